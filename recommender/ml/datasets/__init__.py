@@ -1,0 +1,1 @@
+"""Readers for the datasets the models learn from (no Django here either)."""

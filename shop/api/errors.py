@@ -1,0 +1,67 @@
+"""One JSON error shape for the whole API:
+
+{"error": {"code": "out_of_stock", "message": "Only 1 of Blue shirt left.", "details": {...}}}
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from shop.errors import ApplicationError
+
+
+def error_body(code: str, message: str, details=None) -> dict:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def _first_message(detail) -> str:
+    """The first human message in a nested DRF error structure, prefixed by its field."""
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            inner = _first_message(value)
+            if inner:
+                return inner if key == "non_field_errors" else f"{key}: {inner}"
+    elif isinstance(detail, list):
+        for value in detail:
+            inner = _first_message(value)
+            if inner:
+                return inner
+    elif detail:
+        return str(detail)
+    return ""
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, ApplicationError):
+        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # a real bug: let Django log it and answer 500
+    if isinstance(exc, exceptions.ValidationError):
+        detail = exc.detail
+        if isinstance(detail, dict) and list(detail) == ["non_field_errors"]:
+            message = " ".join(str(m) for m in detail["non_field_errors"])
+        elif isinstance(detail, list):
+            message = " ".join(str(m) for m in detail)
+            detail = {}
+        else:
+            message = _first_message(detail) or "Invalid input."
+        response.data = error_body("invalid", message, detail)
+    else:
+        code = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
+        message = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+        response.data = error_body(code if isinstance(code, str) else "error", str(message))
+    if response.status_code == status.HTTP_429_TOO_MANY_REQUESTS and getattr(exc, "wait", None):
+        response.data["error"]["details"] = {"retry_after_seconds": int(exc.wait)}
+    return response

@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from shop.models import CartItem, Category, Order, OrderItem, Product
+from shop.services.carts import MAX_QUANTITY
+from shop.validators import validate_image_upload
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Category
+        fields = ["id", "name", "slug", "slot"]
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    category = CategorySerializer()
+    image = serializers.SerializerMethodField()
+    thumbnail = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+    in_stock = serializers.BooleanField()
+
+    class Meta:
+        model = Product
+        fields = [
+            "id",
+            "sku",
+            "name",
+            "slug",
+            "brand",
+            "description",
+            "price",
+            "currency",
+            "category",
+            "colour",
+            "dominant_colour",
+            "stock",
+            "in_stock",
+            "image",
+            "thumbnail",
+            "url",
+        ]
+
+    def _absolute(self, file_field) -> str | None:
+        if not file_field:
+            return None
+        request = self.context.get("request")
+        url = file_field.url
+        return request.build_absolute_uri(url) if request else url
+
+    def get_image(self, obj: Product) -> str | None:
+        return self._absolute(obj.image)
+
+    def get_thumbnail(self, obj: Product) -> str | None:
+        return self._absolute(obj.thumbnail)
+
+    def get_url(self, obj: Product) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(obj.get_absolute_url()) if request else obj.get_absolute_url()
+
+
+class ProductImageUploadSerializer(serializers.Serializer):
+    # A plain FileField: our validator decodes the image itself and says *why* it is refused
+    # (DRF's ImageField would answer "not an image" for a decompression bomb too).
+    image = serializers.FileField(help_text="JPEG, PNG or WebP; at most 15 MB and 40 megapixels.")
+
+    def validate_image(self, value):
+        validate_image_upload(value)
+        return value
+
+
+class CartItemSerializer(serializers.ModelSerializer):
+    product = ProductSerializer()
+    line_total = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        model = CartItem
+        fields = ["product", "quantity", "line_total"]
+
+
+class CartSerializer(serializers.Serializer):
+    items = CartItemSerializer(many=True)
+    count = serializers.IntegerField()
+    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class CartAddSerializer(serializers.Serializer):
+    product = serializers.IntegerField(min_value=1)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY, default=1)
+
+
+class CartQuantitySerializer(serializers.Serializer):
+    quantity = serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY)
+
+
+class OrderItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OrderItem
+        fields = ["product", "product_name", "sku", "unit_price", "quantity"]
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    items = OrderItemSerializer(many=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "number",
+            "status",
+            "total",
+            "currency",
+            "shipping_name",
+            "shipping_address",
+            "payment_provider",
+            "created_at",
+            "items",
+        ]
+
+
+class CheckoutSerializer(serializers.Serializer):
+    shipping_name = serializers.CharField(max_length=200)
+    shipping_address = serializers.CharField(max_length=2000)
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    details = serializers.DictField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()

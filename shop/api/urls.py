@@ -1,0 +1,16 @@
+from django.urls import path
+from rest_framework.authtoken.views import ObtainAuthToken
+
+from shop.api import views
+
+urlpatterns = [
+    path("auth/token/", ObtainAuthToken.as_view(), name="api-token"),
+    path("products/", views.ProductListApi.as_view(), name="api-product-list"),
+    path("products/<int:pk>/", views.ProductDetailApi.as_view(), name="api-product-detail"),
+    path("products/<int:pk>/image/", views.ProductImageApi.as_view(), name="api-product-image"),
+    path("categories/", views.CategoryListApi.as_view(), name="api-category-list"),
+    path("cart/", views.CartApi.as_view(), name="api-cart"),
+    path("cart/items/<int:product_id>/", views.CartItemApi.as_view(), name="api-cart-item"),
+    path("orders/", views.OrderListApi.as_view(), name="api-order-list"),
+    path("orders/<str:number>/", views.OrderDetailApi.as_view(), name="api-order-detail"),
+]

@@ -1,0 +1,162 @@
+"""API v1: thin views over the same selectors and services as the pages."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import generics, permissions, status
+from rest_framework.exceptions import NotFound
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from shop import selectors
+from shop.api import serializers as s
+from shop.models import Product
+from shop.services.carts import cart_add_item, cart_for, cart_remove_item, cart_set_quantity
+from shop.services.catalog import product_set_image
+from shop.services.orders import order_place
+
+ERRORS = {400: s.ErrorSerializer, 401: s.ErrorSerializer, 403: s.ErrorSerializer, 404: s.ErrorSerializer}
+
+PRODUCT_FILTER_PARAMETERS = [
+    OpenApiParameter("q", str, description="Words to find in name, brand, category or description."),
+    OpenApiParameter("category", str, description="Category slug."),
+    OpenApiParameter("slot", str, enum=["top", "bottom", "outerwear", "dress", "shoes", "accessory"]),
+    OpenApiParameter("colour", str),
+    OpenApiParameter("brand", str),
+    OpenApiParameter("min_price", OpenApiTypes.DECIMAL),
+    OpenApiParameter("max_price", OpenApiTypes.DECIMAL),
+    OpenApiParameter("in_stock", bool),
+    OpenApiParameter("sort", str, enum=["newest", "price", "-price", "name"]),
+]
+
+
+@extend_schema_view(
+    get=extend_schema(
+        parameters=PRODUCT_FILTER_PARAMETERS, responses={200: s.ProductSerializer, 400: s.ErrorSerializer}
+    )
+)
+class ProductListApi(generics.ListAPIView):
+    """Active products, with the storefront's filters, search, sorting and pagination.
+
+    Unknown query parameters and malformed values are rejected with 400, so a client
+    typo never silently returns the whole catalog."""
+
+    serializer_class = s.ProductSerializer
+
+    def get_queryset(self):
+        filters = selectors.ProductFilters.from_params(self.request.query_params, strict=True)
+        return selectors.product_list(filters=filters)
+
+
+@extend_schema_view(get=extend_schema(responses={200: s.ProductSerializer, 404: s.ErrorSerializer}))
+class ProductDetailApi(generics.RetrieveAPIView):
+    serializer_class = s.ProductSerializer
+
+    def get_object(self):
+        product = selectors.product_get(pk=self.kwargs["pk"])
+        if product is None:
+            raise NotFound("No such product.")
+        return product
+
+
+class ProductImageApi(APIView):
+    """Replace a product's main image (curators only). The file is checked before anything is saved."""
+
+    permission_classes = [permissions.IsAdminUser]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(request=s.ProductImageUploadSerializer, responses={202: s.ProductSerializer, **ERRORS})
+    def post(self, request, pk: int, version=None):
+        product = get_object_or_404(Product, pk=pk)
+        upload = s.ProductImageUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        product_set_image(product=product, image=upload.validated_data["image"])
+        return Response(
+            s.ProductSerializer(product, context={"request": request}).data, status=status.HTTP_202_ACCEPTED
+        )
+
+
+class CategoryListApi(generics.ListAPIView):
+    serializer_class = s.CategorySerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        return selectors.category_list()
+
+
+def _cart_payload(request, cart) -> dict:
+    return s.CartSerializer(
+        {
+            "items": selectors.cart_lines(cart=cart),
+            "count": selectors.cart_count(cart=cart),
+            "total": selectors.cart_total(cart=cart),
+        },
+        context={"request": request},
+    ).data
+
+
+class CartApi(APIView):
+    """The caller's cart: a signed-in user's stored cart, or the session's cart."""
+
+    @extend_schema(responses={200: s.CartSerializer})
+    def get(self, request, version=None):
+        cart = cart_for(user=request.user, session=request.session, create=False)
+        return Response(_cart_payload(request, cart))
+
+    @extend_schema(request=s.CartAddSerializer, responses={201: s.CartSerializer, **ERRORS, 409: s.ErrorSerializer})
+    def post(self, request, version=None):
+        data = s.CartAddSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        cart = cart_for(user=request.user, session=request.session)
+        cart_add_item(cart=cart, product_id=data.validated_data["product"], quantity=data.validated_data["quantity"])
+        return Response(_cart_payload(request, cart), status=status.HTTP_201_CREATED)
+
+
+class CartItemApi(APIView):
+    @extend_schema(
+        request=s.CartQuantitySerializer, responses={200: s.CartSerializer, **ERRORS, 409: s.ErrorSerializer}
+    )
+    def patch(self, request, product_id: int, version=None):
+        data = s.CartQuantitySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        cart = cart_for(user=request.user, session=request.session)
+        cart_set_quantity(cart=cart, product_id=product_id, quantity=data.validated_data["quantity"])
+        return Response(_cart_payload(request, cart))
+
+    @extend_schema(responses={200: s.CartSerializer})
+    def delete(self, request, product_id: int, version=None):
+        cart = cart_for(user=request.user, session=request.session)
+        cart_remove_item(cart=cart, product_id=product_id)
+        return Response(_cart_payload(request, cart))
+
+
+class OrderListApi(APIView):
+    """The caller's own orders; POST checks out the cart."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses={200: s.OrderSerializer(many=True), **ERRORS})
+    def get(self, request, version=None):
+        return Response(s.OrderSerializer(selectors.order_list(user=request.user), many=True).data)
+
+    @extend_schema(request=s.CheckoutSerializer, responses={201: s.OrderSerializer, **ERRORS, 409: s.ErrorSerializer})
+    def post(self, request, version=None):
+        data = s.CheckoutSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        cart = cart_for(user=request.user, session=request.session)
+        order = order_place(cart=cart, user=request.user, **data.validated_data)
+        return Response(s.OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+
+
+class OrderDetailApi(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses={200: s.OrderSerializer, **ERRORS})
+    def get(self, request, number: str, version=None):
+        order = selectors.order_get(user=request.user, number=number)
+        if order is None:
+            raise NotFound("No such order.")
+        return Response(s.OrderSerializer(order).data)

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.forms import UserCreationForm
+
+from shop.models import Product, User
+from shop.services.carts import MAX_QUANTITY
+from shop.validators import validate_image_upload
+
+
+class SignUpForm(UserCreationForm):
+    email = forms.EmailField(required=True)
+
+    class Meta(UserCreationForm.Meta):
+        model = User
+        fields = ("username", "email")
+
+
+class AddToCartForm(forms.Form):
+    quantity = forms.IntegerField(min_value=1, max_value=MAX_QUANTITY, initial=1)
+
+
+class CartLineForm(forms.Form):
+    quantity = forms.IntegerField(min_value=0, max_value=MAX_QUANTITY)
+
+
+class CheckoutForm(forms.Form):
+    shipping_name = forms.CharField(label="Full name", max_length=200)
+    shipping_address = forms.CharField(label="Shipping address", widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ProductAdminForm(forms.ModelForm):
+    """Admin form: the image is checked (format, size, pixels, damage) before anything is saved."""
+
+    # A plain file field so our validator, not Django's generic check, explains a refusal.
+    image = forms.FileField(required=False, help_text="JPEG, PNG or WebP; at most 15 MB and 40 megapixels.")
+
+    class Meta:
+        model = Product
+        fields = [
+            "name",
+            "slug",
+            "sku",
+            "brand",
+            "category",
+            "description",
+            "price",
+            "currency",
+            "stock",
+            "is_active",
+            "image",
+            "colour",
+            "dominant_colour",
+        ]
+
+    def clean_image(self):
+        image = self.cleaned_data.get("image")
+        if image and hasattr(image, "content_type"):  # a fresh upload, not the already stored file
+            validate_image_upload(image)
+        return image

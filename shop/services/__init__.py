@@ -1,0 +1,1 @@
+"""Writes: every change to the store goes through a function here."""

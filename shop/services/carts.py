@@ -1,0 +1,110 @@
+"""Cart writes: session carts for visitors, stored carts for customers, merged on sign-in."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import F
+
+from shop.errors import ApplicationError, NotFound
+from shop.models import Cart, CartItem, Product
+
+MAX_QUANTITY = 20
+SESSION_CART_KEY = "cart_id"
+
+
+def cart_for(*, user=None, session=None, create: bool = True) -> Cart | None:
+    """The cart of a signed-in user, or of an anonymous session."""
+    if user is not None and user.is_authenticated:
+        if create:
+            cart, _ = Cart.objects.get_or_create(user=user)
+            return cart
+        return Cart.objects.filter(user=user).first()
+    if session is None:
+        return None
+    cart_id = session.get(SESSION_CART_KEY)
+    cart = Cart.objects.filter(pk=cart_id, user__isnull=True).first() if cart_id else None
+    if cart is None and create:
+        if not session.session_key:
+            session.save()
+        cart = Cart.objects.create(session_key=session.session_key)
+        # The id lives in the (server-side) session data, which survives the key
+        # rotation at sign-in, so the cart can be merged then.
+        session[SESSION_CART_KEY] = cart.pk
+    return cart
+
+
+def _sellable(product_id: int) -> Product:
+    product = Product.objects.filter(pk=product_id, is_active=True).first()
+    if product is None:
+        raise NotFound("This product is not on sale.")
+    return product
+
+
+@transaction.atomic
+def cart_add_item(*, cart: Cart, product_id: int, quantity: int = 1) -> CartItem:
+    if quantity < 1:
+        raise ApplicationError("Quantity must be at least 1.")
+    product = _sellable(product_id)
+    item, created = CartItem.objects.select_for_update().get_or_create(
+        cart=cart, product=product, defaults={"quantity": quantity}
+    )
+    if not created:
+        item.quantity = F("quantity") + quantity
+        item.save(update_fields=["quantity"])
+        item.refresh_from_db()
+    if item.quantity > min(MAX_QUANTITY, product.stock):
+        raise ApplicationError(
+            f"Only {product.stock} of {product.name} in stock."
+            if product.stock < MAX_QUANTITY
+            else f"At most {MAX_QUANTITY} of one item per order.",
+            code="out_of_stock" if product.stock < MAX_QUANTITY else "invalid",
+        )
+    return item
+
+
+@transaction.atomic
+def cart_set_quantity(*, cart: Cart, product_id: int, quantity: int) -> CartItem | None:
+    """Set a line's quantity; 0 removes it."""
+    if quantity < 0:
+        raise ApplicationError("Quantity cannot be negative.")
+    item = CartItem.objects.select_for_update().filter(cart=cart, product_id=product_id).first()
+    if item is None:
+        raise NotFound("This product is not in your cart.")
+    if quantity == 0:
+        item.delete()
+        return None
+    if quantity > min(MAX_QUANTITY, item.product.stock):
+        raise ApplicationError(f"Only {item.product.stock} of {item.product.name} in stock.", code="out_of_stock")
+    item.quantity = quantity
+    item.save(update_fields=["quantity"])
+    return item
+
+
+def cart_remove_item(*, cart: Cart, product_id: int) -> None:
+    CartItem.objects.filter(cart=cart, product_id=product_id).delete()
+
+
+@transaction.atomic
+def cart_merge(*, anonymous_cart_id: int | None, user) -> Cart:
+    """Fold the anonymous session's cart into the user's stored cart (on sign-in)."""
+    user_cart, _ = Cart.objects.get_or_create(user=user)
+    if not anonymous_cart_id:
+        return user_cart
+    anon = Cart.objects.filter(pk=anonymous_cart_id, user__isnull=True).first()
+    if anon is None:
+        return user_cart
+    for item in anon.items.select_related("product"):
+        existing = CartItem.objects.filter(cart=user_cart, product=item.product).first()
+        wanted = item.quantity + (existing.quantity if existing else 0)
+        capped = max(1, min(wanted, MAX_QUANTITY, max(item.product.stock, 1)))
+        if existing:
+            existing.quantity = capped
+            existing.save(update_fields=["quantity"])
+        else:
+            CartItem.objects.create(cart=user_cart, product=item.product, quantity=capped)
+    anon.delete()
+    return user_cart
+
+
+def cart_clear(*, cart: Cart) -> None:
+    cart.items.all().delete()

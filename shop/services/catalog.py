@@ -1,0 +1,185 @@
+"""Catalog writes: products, their images, and curator bulk actions."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils.text import slugify
+
+from recommender.ml.images import ImageError, open_image
+from shop.errors import ApplicationError
+from shop.imaging import analyse_product_image
+from shop.models import Category, Product
+
+logger = logging.getLogger(__name__)
+
+PRODUCT_FIELDS = {"sku", "name", "brand", "description", "price", "currency", "category", "stock", "is_active"}
+
+
+def unique_slug(name: str, sku: str, *, exclude_pk: int | None = None) -> str:
+    base = slugify(f"{name}-{sku}")[:200] or slugify(sku) or "product"
+    slug, n = base, 2
+    while Product.objects.filter(slug=slug).exclude(pk=exclude_pk).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def _queue_image_processing(product: Product) -> None:
+    from shop.tasks import process_product_image
+
+    process_product_image.delay_on_commit(product.pk)
+
+
+@transaction.atomic
+def product_create(
+    *,
+    sku: str,
+    name: str,
+    category: Category,
+    price: Decimal,
+    brand: str = "",
+    description: str = "",
+    stock: int = 0,
+    is_active: bool = True,
+    currency: str | None = None,
+    image: UploadedFile | ContentFile | None = None,
+) -> Product:
+    product = Product(
+        sku=sku,
+        name=name,
+        category=category,
+        price=price,
+        brand=brand,
+        description=description,
+        stock=stock,
+        is_active=is_active,
+        currency=currency or settings.SHOP_CURRENCY,
+        slug=unique_slug(name, sku),
+    )
+    product.full_clean(exclude=["slug", "image"])
+    product.save()
+    if image is not None:
+        product_set_image(product=product, image=image)
+    return product
+
+
+@transaction.atomic
+def product_update(*, product: Product, data: dict[str, Any], image=None) -> Product:
+    unknown = set(data) - PRODUCT_FIELDS
+    if unknown:
+        raise ApplicationError(f"Unknown product fields: {', '.join(sorted(unknown))}")
+    for field, value in data.items():
+        setattr(product, field, value)
+    if "name" in data or "sku" in data:
+        product.slug = unique_slug(product.name, product.sku, exclude_pk=product.pk)
+    product.full_clean(exclude=["image"])
+    product.save()
+    if image is not None:
+        product_set_image(product=product, image=image)
+    return product
+
+
+def _delete_files_on_commit(storage, names: list[str]) -> None:
+    """Old files go only once the new state is committed, so a rollback loses nothing."""
+    for name in names:
+        transaction.on_commit(lambda name=name: storage.delete(name))
+
+
+def _file_sha256(fileobj) -> str:
+    digest = hashlib.sha256()
+    fileobj.seek(0)
+    for chunk in iter(lambda: fileobj.read(1 << 20), b""):
+        digest.update(chunk)
+    fileobj.seek(0)
+    return digest.hexdigest()
+
+
+def product_set_image(*, product: Product, image, filename: str | None = None, process_now: bool = False) -> Product:
+    """Store a new main image, then make its thumbnail and measure its colour.
+
+    By default the analysis is queued for the worker after commit; batch jobs that are
+    already off the request path (imports) pass ``process_now``. The caller has
+    validated the upload (forms and serializers use ``validate_image_upload``); the
+    analysis re-checks the stored bytes anyway.
+    """
+    name = (filename or getattr(image, "name", None) or f"{product.sku}.jpg").rsplit("/", 1)[-1]
+    product.image_sha256 = _file_sha256(image)
+    old_files = [f.name for f in (product.image, product.thumbnail) if f]
+    product.image.save(name, image, save=False)
+    product.thumbnail = None
+    product.image_status = Product.ImageStatus.PENDING
+    product.image_error = ""
+    product.save(update_fields=["image", "image_sha256", "thumbnail", "image_status", "image_error", "updated_at"])
+    _delete_files_on_commit(product.image.storage, old_files)
+    if process_now:
+        product_image_process(product_id=product.pk)
+    else:
+        _queue_image_processing(product)
+    return product
+
+
+def product_image_changed(*, product: Product) -> None:
+    """Admin saved a product whose image changed (or asked to retry): reset state and queue processing."""
+    digest = ""
+    if product.image:
+        with product.image.open("rb") as fh:
+            digest = _file_sha256(fh)
+    Product.objects.filter(pk=product.pk).update(
+        thumbnail="",
+        image_sha256=digest,
+        image_status=Product.ImageStatus.PENDING if product.image else Product.ImageStatus.NONE,
+        image_error="",
+    )
+    if product.image:
+        _queue_image_processing(product)
+
+
+def product_image_process(*, product_id: int) -> Product | None:
+    """Make the thumbnail and measure the dominant colour. Idempotent: safe to run twice.
+
+    A missing or broken image leaves the product on sale and records why, so a
+    curator sees it in the admin and can retry.
+    """
+    product = Product.objects.filter(pk=product_id).first()
+    if product is None:
+        logger.info("Product %s vanished before its image was processed", product_id)
+        return None
+    if not product.image:
+        Product.objects.filter(pk=product.pk).update(image_status=Product.ImageStatus.NONE, image_error="")
+        return product
+    try:
+        with product.image.open("rb") as fh:
+            image = open_image(fh, max_pixels=settings.MAX_IMAGE_PIXELS)
+    except (ImageError, FileNotFoundError, OSError) as exc:
+        reason = str(exc) if isinstance(exc, ImageError) else f"The image file cannot be read: {exc}"
+        Product.objects.filter(pk=product.pk).update(image_status=Product.ImageStatus.FAILED, image_error=reason[:300])
+        logger.warning("Image of product %s failed: %s", product.pk, reason)
+        product.refresh_from_db()
+        return product
+    analysis = analyse_product_image(image)
+    with transaction.atomic():
+        locked = Product.objects.select_for_update().get(pk=product.pk)
+        if locked.image.name != product.image.name:
+            return locked  # replaced meanwhile; the newer task will handle it
+        _delete_files_on_commit(locked.thumbnail.storage, [locked.thumbnail.name] if locked.thumbnail else [])
+        locked.thumbnail.save(f"{locked.sku}.jpg", ContentFile(analysis.thumbnail_jpeg), save=False)
+        locked.dominant_colour = analysis.dominant_hex
+        locked.colour = analysis.colour
+        locked.image_status = Product.ImageStatus.READY
+        locked.image_error = ""
+        locked.save(
+            update_fields=["thumbnail", "dominant_colour", "colour", "image_status", "image_error", "updated_at"]
+        )
+    return locked
+
+
+def products_set_active(*, product_ids: Iterable[int], active: bool) -> int:
+    return Product.objects.filter(pk__in=list(product_ids)).update(is_active=active)

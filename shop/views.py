@@ -1,0 +1,150 @@
+"""Storefront pages: thin views over selectors and services."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from recommender.selectors import product_recommendations
+from shop import selectors
+from shop.errors import ApplicationError
+from shop.forms import AddToCartForm, CartLineForm, CheckoutForm, SignUpForm
+from shop.models import Category, Colour
+from shop.services.carts import cart_add_item, cart_for, cart_set_quantity
+from shop.services.orders import order_place
+
+PAGE_SIZE = 24
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    newest = selectors.product_list()[:8]
+    return render(request, "shop/home.html", {"categories": selectors.category_list(), "newest": newest})
+
+
+def product_list(request: HttpRequest) -> HttpResponse:
+    filters = selectors.ProductFilters.from_params(request.GET)
+    paginator = Paginator(selectors.product_list(filters=filters), PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "shop/product_list.html",
+        {
+            "page": page,
+            "filters": filters,
+            "query": query.urlencode(),
+            "categories": selectors.category_list(),
+            "slots": Category.Slot.choices,
+            "colours": Colour.choices,
+            "brands": selectors.brand_list(),
+            "sorts": [
+                ("newest", "Newest"),
+                ("price", "Price: low to high"),
+                ("-price", "Price: high to low"),
+                ("name", "Name"),
+            ],
+        },
+    )
+
+
+def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    product = selectors.product_get(slug=slug)
+    if product is None:
+        raise Http404("No such product.")
+    recommendations = product_recommendations(product=product)
+    return render(
+        request,
+        "shop/product_detail.html",
+        {"product": product, "form": AddToCartForm(), **recommendations},
+    )
+
+
+@require_POST
+def cart_add(request: HttpRequest, product_id: int) -> HttpResponse:
+    form = AddToCartForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a quantity between 1 and 20.")
+        return redirect(request.POST.get("next") or "shop:cart")
+    cart = cart_for(user=request.user, session=request.session)
+    try:
+        item = cart_add_item(cart=cart, product_id=product_id, quantity=form.cleaned_data["quantity"])
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Added {item.product.name} to your cart.")
+    return redirect("shop:cart")
+
+
+@require_POST
+def cart_update(request: HttpRequest, product_id: int) -> HttpResponse:
+    form = CartLineForm(request.POST)
+    cart = cart_for(user=request.user, session=request.session, create=False)
+    if cart is None or not form.is_valid():
+        messages.error(request, "That quantity is not valid.")
+        return redirect("shop:cart")
+    try:
+        cart_set_quantity(cart=cart, product_id=product_id, quantity=form.cleaned_data["quantity"])
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("shop:cart")
+
+
+def cart_detail(request: HttpRequest) -> HttpResponse:
+    cart = cart_for(user=request.user, session=request.session, create=False)
+    return render(
+        request,
+        "shop/cart.html",
+        {"lines": selectors.cart_lines(cart=cart), "total": selectors.cart_total(cart=cart)},
+    )
+
+
+@login_required
+def checkout(request: HttpRequest) -> HttpResponse:
+    cart = cart_for(user=request.user, session=request.session)
+    lines = selectors.cart_lines(cart=cart)
+    if not lines:
+        messages.info(request, "Your cart is empty.")
+        return redirect("shop:cart")
+    form = CheckoutForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            order = order_place(cart=cart, user=request.user, **form.cleaned_data)
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"Thank you! Order {order.number} is placed.")
+            return redirect(order.get_absolute_url())
+    return render(
+        request,
+        "shop/checkout.html",
+        {"form": form, "lines": lines, "total": selectors.cart_total(cart=cart)},
+    )
+
+
+@login_required
+def order_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "shop/order_list.html", {"orders": selectors.order_list(user=request.user)})
+
+
+@login_required
+def order_detail(request: HttpRequest, number: str) -> HttpResponse:
+    order = selectors.order_get(user=request.user, number=number)
+    if order is None:
+        raise Http404("No such order.")
+    return render(request, "shop/order_detail.html", {"order": order})
+
+
+def sign_up(request: HttpRequest) -> HttpResponse:
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, "Welcome! Your account is ready.")
+        return redirect("shop:home")
+    return render(request, "registration/signup.html", {"form": form})

@@ -1,0 +1,144 @@
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+
+from shop.errors import ApplicationError, OutOfStock
+from shop.models import Cart, Order, Product
+from shop.services.carts import cart_add_item
+from shop.services.orders import order_place
+from tests.factories import CartFactory, CartItemFactory, ProductFactory, UserFactory
+
+
+@pytest.mark.django_db
+def test_anonymous_cart_is_merged_into_the_users_cart_on_sign_in(client):
+    user = UserFactory(username="ada")
+    shirt, jeans = ProductFactory(), ProductFactory()
+    stored = CartFactory(user=user)
+    CartItemFactory(cart=stored, product=jeans, quantity=1)
+
+    client.post(reverse("shop:cart-add", args=[shirt.pk]), {"quantity": 2})
+    client.post(reverse("shop:cart-add", args=[jeans.pk]), {"quantity": 1})
+    client.post(reverse("login"), {"username": "ada", "password": "correct horse battery"})
+
+    cart = Cart.objects.get(user=user)
+    assert {(i.product_id, i.quantity) for i in cart.items.all()} == {(shirt.pk, 2), (jeans.pk, 2)}
+    assert not Cart.objects.filter(user__isnull=True).exists()
+
+
+@pytest.mark.django_db
+def test_cart_refuses_more_than_the_stock(client):
+    product = ProductFactory(stock=2)
+    client.post(reverse("shop:cart-add", args=[product.pk]), {"quantity": 2})
+    response = client.post(reverse("shop:cart-add", args=[product.pk]), {"quantity": 1}, follow=True)
+    assert "Only 2" in response.content.decode()
+    assert Cart.objects.get().items.get().quantity == 2
+
+
+@pytest.mark.django_db
+def test_checkout_places_an_order_reserves_stock_and_empties_the_cart(client):
+    user = UserFactory()
+    product = ProductFactory(stock=5, price=Decimal("19.99"))
+    cart = CartFactory(user=user)
+    CartItemFactory(cart=cart, product=product, quantity=2)
+    client.force_login(user)
+
+    response = client.post(reverse("shop:checkout"), {"shipping_name": "Ada L", "shipping_address": "1 Loom St"})
+
+    order = Order.objects.get(user=user)
+    assert response.status_code == 302 and response.url == order.get_absolute_url()
+    assert order.total == Decimal("39.98")
+    assert [(i.sku, i.quantity, i.unit_price) for i in order.items.all()] == [(product.sku, 2, Decimal("19.99"))]
+    assert Product.objects.get(pk=product.pk).stock == 3
+    assert not cart.items.exists()
+
+
+@pytest.mark.django_db
+def test_checkout_with_too_little_stock_makes_no_order_and_changes_no_stock(client):
+    user = UserFactory()
+    plenty, scarce = ProductFactory(stock=10), ProductFactory(stock=1)
+    cart = CartFactory(user=user)
+    CartItemFactory(cart=cart, product=plenty, quantity=3)
+    CartItemFactory(cart=cart, product=scarce, quantity=1)
+    Product.objects.filter(pk=scarce.pk).update(stock=0)  # sold elsewhere meanwhile
+
+    with pytest.raises(OutOfStock):
+        order_place(cart=cart, user=user, shipping_name="A", shipping_address="B")
+
+    assert not Order.objects.exists()
+    assert Product.objects.get(pk=plenty.pk).stock == 10
+    assert cart.items.count() == 2
+
+
+@pytest.mark.django_db
+def test_checkout_page_shows_the_stock_error_as_a_form_error(client):
+    user = UserFactory()
+    product = ProductFactory(stock=1)
+    cart = CartFactory(user=user)
+    CartItemFactory(cart=cart, product=product, quantity=1)
+    Product.objects.filter(pk=product.pk).update(stock=0)
+    client.force_login(user)
+    response = client.post(reverse("shop:checkout"), {"shipping_name": "A", "shipping_address": "B"})
+    assert response.status_code == 200
+    assert "Only 0" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_checkout_requires_sign_in(client):
+    response = client.get(reverse("shop:checkout"))
+    assert response.status_code == 302 and reverse("login") in response.url
+
+
+@pytest.mark.django_db
+def test_empty_cart_cannot_be_ordered():
+    user = UserFactory()
+    with pytest.raises(ApplicationError, match="empty"):
+        order_place(cart=CartFactory(user=user), user=user, shipping_name="A", shipping_address="B")
+
+
+@pytest.mark.django_db
+def test_customers_only_see_their_own_orders(client):
+    owner, other = UserFactory(), UserFactory()
+    cart = CartFactory(user=owner)
+    CartItemFactory(cart=cart, quantity=1)
+    order = order_place(cart=cart, user=owner, shipping_name="A", shipping_address="B")
+    client.force_login(other)
+    assert client.get(order.get_absolute_url()).status_code == 404
+    assert order.number not in client.get(reverse("shop:order-list")).content.decode()
+    client.force_login(owner)
+    assert client.get(order.get_absolute_url()).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_checkout_never_sells_the_last_unit_twice():
+    product = ProductFactory(stock=1)
+    buyers = [UserFactory() for _ in range(4)]
+    carts = []
+    for buyer in buyers:
+        cart = CartFactory(user=buyer)
+        cart_add_item(cart=cart, product_id=product.pk, quantity=1)
+        carts.append(cart)
+    barrier = threading.Barrier(len(buyers))
+    outcomes: list[str] = []
+
+    def buy(cart, buyer):
+        try:
+            barrier.wait()
+            order_place(cart=cart, user=buyer, shipping_name="A", shipping_address="B")
+            outcomes.append("ordered")
+        except OutOfStock:
+            outcomes.append("out of stock")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=buy, args=(c, b)) for c, b in zip(carts, buyers, strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert sorted(outcomes) == ["ordered"] + ["out of stock"] * 3
+    assert Product.objects.get(pk=product.pk).stock == 0
+    assert Order.objects.count() == 1
