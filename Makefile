@@ -39,6 +39,7 @@ check: test
 demo: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
+	$(PY) manage.py reindex
 
 web: $(STAMP)
 	$(PY) manage.py runserver 127.0.0.1:8000

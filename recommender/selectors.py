@@ -1,14 +1,132 @@
 """Reads of the recommender: what the product page and the API show next to a product.
 
-"Complete the look" and "Similar items" come from the garment vectors; until a product
-has been indexed there is nothing to show, and the page shows nothing rather than
-filler items.
+"Similar items" is a nearest-neighbour query over garment vectors in PostgreSQL. The
+neighbour *ranking* (ids by distance, same slot) is cached per product, model version
+and vectors generation; availability, price and the product itself are filtered live on
+every request, so a sold-out item disappears at once without flushing the cache.
+
+pgvector filters after the HNSW scan. Two things keep a filtered query at k rows:
+the slot filter is part of a partial HNSW index (one per slot), and the remaining filters
+(on sale, in stock, cheaper) run over an over-fetched candidate list; when they leave
+fewer than k, an exact search with every filter in SQL fills the list.
 """
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
+from pgvector.django import CosineDistance
+
+from recommender import engine
+from recommender.ml.weights import WeightsError
+from recommender.models import GarmentVector
 from shop.models import Product
 
 
-def product_recommendations(*, product: Product) -> dict[str, list[Product]]:
-    return {"complete_the_look": [], "similar_items": []}
+def current_version() -> str | None:
+    try:
+        return engine.current_model_version()
+    except WeightsError:
+        return None
+
+
+def stale_vectors_q(version: str) -> Q:
+    """Products whose vector is missing, failed, pending, from another model, photo or slot."""
+    from django.db.models import F
+
+    return (
+        Q(garment_vector__isnull=True)
+        | ~Q(garment_vector__status=GarmentVector.Status.INDEXED)
+        | ~Q(garment_vector__model_version=version)
+        | ~Q(garment_vector__image_sha256=F("image_sha256"))
+        | ~Q(garment_vector__slot=F("category__slot"))
+    )
+
+
+def products_needing_vectors(*, version: str, include_failed: bool = True) -> QuerySet[Product]:
+    qs = Product.objects.exclude(image="").filter(stale_vectors_q(version))
+    if not include_failed:
+        qs = qs.exclude(garment_vector__status=GarmentVector.Status.FAILED)
+    return qs.order_by("pk")
+
+
+def _indexed_vector(product: Product, version: str) -> GarmentVector | None:
+    return GarmentVector.objects.filter(
+        product=product, status=GarmentVector.Status.INDEXED, model_version=version, embedding__isnull=False
+    ).first()
+
+
+def _ranked_neighbour_ids(vector: GarmentVector, *, limit: int) -> list[int]:
+    """Product ids of the nearest vectors in the same slot, nearest first (approximate, HNSW)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(40, min(limit, 1000))])
+        return list(
+            GarmentVector.objects.filter(slot=vector.slot, model_version=vector.model_version)
+            .exclude(product_id=vector.product_id)
+            .annotate(distance=CosineDistance("embedding", vector.embedding))
+            .order_by("distance")
+            .values_list("product_id", flat=True)[:limit]
+        )
+
+
+def _exact_neighbours(vector: GarmentVector, *, k: int, max_price=None) -> list[int]:
+    """Exact search with every filter in SQL: always k rows when k qualify (a sequential scan)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        qs = GarmentVector.objects.filter(
+            slot=vector.slot,
+            model_version=vector.model_version,
+            embedding__isnull=False,
+            product__is_active=True,
+            product__stock__gt=0,
+        ).exclude(product_id=vector.product_id)
+        if max_price is not None:
+            qs = qs.filter(product__price__lt=max_price)
+        return list(
+            qs.annotate(distance=CosineDistance("embedding", vector.embedding))
+            .order_by("distance")
+            .values_list("product_id", flat=True)[:k]
+        )
+
+
+def similar_products(*, product: Product, k: int = 8, cheaper: bool = False) -> list[Product]:
+    """The nearest on-sale, in-stock products in the same slot, nearest first (never the product itself).
+
+    ``cheaper`` keeps only items priced below this product: "the same look for less".
+    """
+    version = current_version()
+    if version is None:
+        return []
+    vector = _indexed_vector(product, version)
+    if vector is None:
+        return []
+    limit = settings.RECOMMENDER_CANDIDATES
+    from recommender.services import vectors_generation
+
+    key = f"recommender:similar:{product.pk}:{version[:16]}:{vectors_generation()}:{limit}"
+    ranked = cache.get(key)
+    if ranked is None:
+        ranked = _ranked_neighbour_ids(vector, limit=limit)
+        cache.set(key, ranked, timeout=settings.RECOMMENDER_CACHE_SECONDS)
+    available = Product.objects.filter(pk__in=ranked, is_active=True, stock__gt=0)
+    if cheaper:
+        available = available.filter(price__lt=product.price)
+    by_id = {p.pk: p for p in available.select_related("category")}
+    chosen = [by_id[pk] for pk in ranked if pk in by_id][:k]
+    if len(chosen) < k:
+        ids = _exact_neighbours(vector, k=k, max_price=product.price if cheaper else None)
+        if len(ids) > len(chosen):
+            found = {p.pk: p for p in Product.objects.filter(pk__in=ids).select_related("category")}
+            chosen = [found[pk] for pk in ids if pk in found]
+    return chosen
+
+
+def product_recommendations(*, product: Product, cheaper: bool = False) -> dict:
+    """What the product page shows: real neighbours, or nothing."""
+    return {
+        "complete_the_look": [],
+        "similar_items": similar_products(product=product, k=settings.RECOMMENDER_SIMILAR_ON_PAGE, cheaper=cheaper),
+        "similar_cheaper": cheaper,
+    }

@@ -57,7 +57,7 @@ def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
     product = selectors.product_get(slug=slug)
     if product is None:
         raise Http404("No such product.")
-    recommendations = product_recommendations(product=product)
+    recommendations = product_recommendations(product=product, cheaper=request.GET.get("cheaper") == "1")
     return render(
         request,
         "shop/product_detail.html",

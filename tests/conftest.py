@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -49,12 +50,47 @@ def signed_in_api_client(api_client, user):
     return api_client
 
 
-def _worker_env(queue: str) -> dict[str, str]:
+@pytest.fixture(scope="session")
+def embedder_weights_dir(tmp_path_factory) -> Path:
+    """A small, seeded, untrained embedder saved like the shipped one (64 px input: fast on CPU).
+
+    Tests of the pipeline use it instead of the shipped weights, so they do not depend on
+    training and can switch model versions (a second file has another hash)."""
+    return make_embedder_weights(tmp_path_factory.mktemp("weights-a"), seed=0)
+
+
+def make_embedder_weights(directory: Path, *, seed: int) -> Path:
+    import torch
+
+    from recommender.ml.embedding import WEIGHTS_NAME
+    from recommender.ml.embedding.model import EmbedderConfig, build_embedder, config_to_meta
+    from recommender.ml.embedding.preprocess import PreprocessConfig
+    from recommender.ml.weights import save_weights
+
+    torch.manual_seed(seed)
+    config = EmbedderConfig()
+    model, _ = build_embedder(config, init="scratch")
+    meta = {"config": config_to_meta(config), **PreprocessConfig(size=64).to_meta(), "note": "test weights"}
+    save_weights(WEIGHTS_NAME, model.state_dict(), meta, directory=directory)
+    return directory
+
+
+@pytest.fixture(autouse=True)
+def _test_embedder(request, settings):
+    """Point the recommender at the test weights (only where a test asks for them)."""
+    if "embedder_weights_dir" in request.fixturenames or "celery_worker" in request.fixturenames:
+        weights_dir = request.getfixturevalue("embedder_weights_dir")
+        settings.RECOMMENDER_EMBEDDER_WEIGHTS = {"name": "resnet34-garments", "directory": str(weights_dir)}
+
+
+def _worker_env(queue: str, weights_dir: Path) -> dict[str, str]:
     """The worker must use the *test* database, the test media folder and an isolated queue."""
     env = dict(os.environ)
     env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
     env["MEDIA_ROOT"] = str(settings.MEDIA_ROOT)
     env["CELERY_QUEUE"] = queue
+    env["RECOMMENDER_WEIGHTS_DIR"] = str(weights_dir)
+    env["RECOMMENDER_TORCH_THREADS"] = "1"
     test_db = connection.settings_dict["NAME"]
     if os.environ.get("DATABASE_URL"):
         parts = urlsplit(os.environ["DATABASE_URL"])
@@ -64,54 +100,75 @@ def _worker_env(queue: str) -> dict[str, str]:
     return env
 
 
+class WorkerProcess:
+    """A real ``celery worker`` process (in its own process group) on the real broker."""
+
+    def __init__(self, queue: str, weights_dir: Path, *, extra_env: dict[str, str] | None = None):
+        from config.celery import app
+
+        self.queue = queue
+        self.hostname = f"{queue}-{uuid.uuid4().hex[:4]}@localhost"
+        (ROOT / "var").mkdir(exist_ok=True)
+        self.log_path = ROOT / "var" / f"celery-{self.hostname.split('@')[0]}.log"
+        self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()/kill()
+        command = [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "info", "-c", "1"]
+        command += ["-Q", queue, "-n", self.hostname, "--without-gossip", "--without-mingle", "--without-heartbeat"]
+        self.process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env={**_worker_env(queue, weights_dir), **(extra_env or {})},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while not app.control.ping(destination=[self.hostname], timeout=0.5):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.kill()
+                raise RuntimeError(f"Celery worker did not start; see {self.log_path}")
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool children at once, as a crashed machine would."""
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait(timeout=20)
+        self._log.close()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        self._log.close()
+
+
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker):
-    """A real ``celery worker`` process on the real broker, consuming a queue of its own."""
+def celery_worker(django_db_setup, django_db_blocker, embedder_weights_dir):
+    """One worker for the whole session, consuming a queue of its own."""
     from config.celery import app
 
     queue = f"test-{uuid.uuid4().hex[:8]}"
-    hostname = f"{queue}@localhost"
     app.conf.task_default_queue = queue
-    log = open(ROOT / "var" / f"celery-{queue}.log", "w")  # noqa: SIM115 - closed at teardown
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-l",
-            "info",
-            "-Q",
-            queue,
-            "-n",
-            hostname,
-            "-c",
-            "1",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=ROOT,
-        env=_worker_env(queue),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while not app.control.ping(destination=[hostname], timeout=0.5):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"Celery worker did not start; see {log.name}")
-    worker = type("Worker", (), {"process": process, "queue": queue, "hostname": hostname, "log": log.name})()
+    worker = WorkerProcess(queue, embedder_weights_dir)
     yield worker
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    worker.stop()
     app.conf.task_default_queue = settings.CELERY_TASK_DEFAULT_QUEUE
+
+
+@pytest.fixture
+def unconsumed_queue():
+    """Send tasks to a queue no worker reads, so a test sees exactly what it runs itself."""
+    from config.celery import app
+
+    previous = app.conf.task_default_queue
+    app.conf.task_default_queue = f"unconsumed-{uuid.uuid4().hex[:8]}"
+    yield app.conf.task_default_queue
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_delete(app.conf.task_default_queue)
+    app.conf.task_default_queue = previous
 
 
 def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.1):

@@ -108,7 +108,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="shop")
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A task whose worker died unacknowledged is redelivered after this many seconds.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- Auth --------------------------------------------------------------------------------------
@@ -200,6 +201,17 @@ SPECTACULAR_SETTINGS = {
 # --- Shop ----------------------------------------------------------------------------------------
 SHOP_CURRENCY = env("SHOP_CURRENCY", default="EUR")
 SHOP_PAYMENT_PROVIDER = env("SHOP_PAYMENT_PROVIDER", default="shop.payments.PayOnDeliveryProvider")
+
+# --- Recommender -------------------------------------------------------------------------------
+RECOMMENDER_EMBEDDER_WEIGHTS = {
+    "name": env("RECOMMENDER_EMBEDDER_NAME", default="resnet34-garments"),
+    "directory": env("RECOMMENDER_WEIGHTS_DIR", default=None),
+}
+RECOMMENDER_TORCH_THREADS = env.int("RECOMMENDER_TORCH_THREADS", default=2)
+RECOMMENDER_BATCH_SIZE = env.int("RECOMMENDER_BATCH_SIZE", default=32)
+RECOMMENDER_CANDIDATES = env.int("RECOMMENDER_CANDIDATES", default=100)
+RECOMMENDER_CACHE_SECONDS = env.int("RECOMMENDER_CACHE_SECONDS", default=3600)
+RECOMMENDER_SIMILAR_ON_PAGE = 8
 
 LOGGING = {
     "version": 1,

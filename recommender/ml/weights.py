@@ -81,6 +81,7 @@ def save_weights(
         tensors[key] = value.half() if value.is_floating_point() else value
     tmp = tensor_path.with_suffix(".safetensors.tmp")
     save_file(tensors, str(tmp), metadata={"name": name})
+    os.chmod(tmp, 0o644)  # readable by the web and worker users, whatever umask training ran under
     os.replace(tmp, tensor_path)
     manifest = dict(meta)
     manifest["name"] = name

@@ -36,6 +36,14 @@ def _queue_image_processing(product: Product) -> None:
     from shop.tasks import process_product_image
 
     process_product_image.delay_on_commit(product.pk)
+    _request_indexing(product)
+
+
+def _request_indexing(product: Product) -> None:
+    """A new photo means a new garment vector (the recommender embeds the original photo)."""
+    from recommender.services import product_index_request
+
+    product_index_request(product=product)
 
 
 @transaction.atomic
@@ -121,6 +129,7 @@ def product_set_image(*, product: Product, image, filename: str | None = None, p
     _delete_files_on_commit(product.image.storage, old_files)
     if process_now:
         product_image_process(product_id=product.pk)
+        _request_indexing(product)
     else:
         _queue_image_processing(product)
     return product

@@ -169,13 +169,16 @@ def _stable_int(text: str, low: int, high: int) -> int:
     return low + digest % (high - low + 1)
 
 
-def _read_image(row: ImportRow) -> tuple[bytes, str]:
+def _read_image(row: ImportRow, known: Product | None) -> tuple[bytes, str]:
+    """The photo's bytes and its measured colour name (reused when the same photo was imported before)."""
     if row.image is None:
         return b"", ""
     try:
         data = row.image.read_bytes()
     except OSError as exc:
         raise RowError(f"image {row.image.name} cannot be read ({exc.strerror or exc})") from exc
+    if known is not None and known.colour and known.image_sha256 == hashlib.sha256(data).hexdigest():
+        return data, known.colour
     try:
         image = open_image(data)
     except ImageError as exc:
@@ -223,10 +226,10 @@ def _fields(row: ImportRow, colour: str) -> dict:
 @transaction.atomic
 def catalog_import_row(*, row: ImportRow, process_images_now: bool = False) -> str:
     """Create or update one product; returns 'created', 'updated' or 'unchanged'."""
-    data, colour = _read_image(row)
+    product = Product.objects.select_for_update().filter(sku=row.sku).first() if row.sku else None
+    data, colour = _read_image(row, product)
     fields = _fields(row, colour)
     digest = hashlib.sha256(data).hexdigest() if data else ""
-    product = Product.objects.select_for_update().filter(sku=row.sku).first()
     if product is None:
         product = Product(sku=row.sku, stock=fields.pop("stock", 0), **fields)
         product.slug = unique_slug(product.name, product.sku)

@@ -1,0 +1,127 @@
+"""Curators see every product's indexing state and can retry failures."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.html import format_html
+
+from recommender.models import GarmentVector
+from recommender.selectors import current_version
+from recommender.services import product_index_request
+from recommender.vision import background_model, model_cards, segmentation_preview
+from shop.admin import ProductAdmin
+from shop.errors import ApplicationError
+from shop.models import Product
+from shop.validators import validate_image_upload
+
+_BADGE = {"indexed": "#1a7f37", "pending": "#9a6700", "failed": "#cf222e", "stale": "#6e7781", "none": "#6e7781"}
+
+
+def index_state(product: Product, version: str | None) -> str:
+    vector = getattr(product, "garment_vector", None)
+    if vector is None:
+        return "none"
+    if vector.status == GarmentVector.Status.INDEXED and (
+        vector.model_version != version or vector.image_sha256 != product.image_sha256
+    ):
+        return "stale"
+    return vector.status
+
+
+def _badge(state: str, title: str = ""):
+    return format_html('<span title="{}" style="color:{};font-weight:600">{}</span>', title, _BADGE[state], state)
+
+
+class PhotoForm(forms.Form):
+    photo = forms.FileField(help_text="A street or catalog photo; it is analysed in memory and not stored.")
+
+    def clean_photo(self):
+        return validate_image_upload(self.cleaned_data["photo"])
+
+
+@admin.register(GarmentVector)
+class GarmentVectorAdmin(admin.ModelAdmin):
+    list_display = ["product", "slot", "state", "short_version", "attempts", "indexed_at", "error"]
+    list_filter = ["status", "slot"]
+    search_fields = ["product__name", "product__sku"]
+    list_select_related = ["product"]
+    readonly_fields = [f.name for f in GarmentVector._meta.fields if f.name != "embedding"]
+    exclude = ["embedding"]
+    actions = ["retry"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def get_urls(self):
+        extra = [path("models/", self.admin_site.admin_view(self.models_view), name="recommender-models")]
+        return extra + super().get_urls()
+
+    def models_view(self, request):
+        """Which models serve, what they measured, and a segmentation preview for a photo."""
+        form = PhotoForm(request.POST or None, request.FILES or None)
+        preview, error = None, ""
+        if request.method == "POST" and form.is_valid():
+            try:
+                preview = segmentation_preview(image=form.cleaned_data["photo"])
+            except ApplicationError as exc:
+                error = exc.message
+        counts = dict(GarmentVector.objects.values_list("status").annotate(n=Count("id")).order_by())
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Models",
+            "cards": model_cards(),
+            "background": background_model(),
+            "vector_counts": {state: counts.get(state, 0) for state in GarmentVector.Status.values},
+            "form": form,
+            "preview": preview,
+            "error": error,
+        }
+        return TemplateResponse(request, "admin/recommender/models.html", context)
+
+    @admin.display(description="state")
+    def state(self, obj: GarmentVector):
+        return _badge(index_state(obj.product, current_version()), obj.error)
+
+    @admin.display(description="model")
+    def short_version(self, obj: GarmentVector) -> str:
+        return obj.model_version[:12]
+
+    @admin.action(description="Index again")
+    def retry(self, request, queryset):
+        for vector in queryset.select_related("product__category"):
+            product_index_request(product=vector.product)
+        self.message_user(request, f"Queued {queryset.count()} products for indexing.", messages.SUCCESS)
+
+
+class IndexedProductAdmin(ProductAdmin):
+    """The shop's product admin plus the recommender's indexing state and a retry action."""
+
+    list_display = [*ProductAdmin.list_display, "index_state"]
+    list_filter = [*ProductAdmin.list_filter, "garment_vector__status"]
+    list_select_related = [*ProductAdmin.list_select_related, "garment_vector"]
+    actions = [*ProductAdmin.actions, "reindex"]
+
+    def changelist_view(self, request, extra_context=None):
+        self._version = current_version()
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description="index")
+    def index_state(self, obj: Product):
+        vector = getattr(obj, "garment_vector", None)
+        return _badge(index_state(obj, getattr(self, "_version", None)), vector.error if vector else "")
+
+    @admin.action(description="Index again (garment vectors)")
+    def reindex(self, request, queryset):
+        count = 0
+        for product in queryset.exclude(image="").select_related("category"):
+            product_index_request(product=product)
+            count += 1
+        self.message_user(request, f"Queued {count} products for indexing.", messages.SUCCESS)
+
+
+admin.site.unregister(Product)
+admin.site.register(Product, IndexedProductAdmin)

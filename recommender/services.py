@@ -1,0 +1,142 @@
+"""Writes of the recommender: indexing products into garment vectors."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from recommender import engine
+from recommender.ml.images import ImageError, open_image
+from recommender.ml.weights import WeightsError
+from recommender.models import EMBEDDING_DIM, GarmentVector
+from shop.errors import ApplicationError
+from shop.models import Product
+
+logger = logging.getLogger(__name__)
+
+VECTORS_GENERATION_KEY = "recommender:vectors-generation"
+
+
+def vectors_changed() -> None:
+    """Invalidate cached neighbour lists: bump the generation that every cache key carries."""
+    try:
+        cache.incr(VECTORS_GENERATION_KEY)
+    except ValueError:
+        cache.set(VECTORS_GENERATION_KEY, 1, timeout=None)
+
+
+def vectors_generation() -> int:
+    return cache.get_or_set(VECTORS_GENERATION_KEY, 1, timeout=None)
+
+
+def product_index_request(*, product: Product) -> GarmentVector:
+    """Mark ``product`` as needing a vector and queue the embedding after commit."""
+    vector, _ = GarmentVector.objects.update_or_create(
+        product=product,
+        defaults={"status": GarmentVector.Status.PENDING, "error": "", "slot": product.category.slot},
+    )
+    from recommender.tasks import embed_product
+
+    embed_product.delay_on_commit(product.pk)
+    return vector
+
+
+def validate_vector(vector: np.ndarray, *, model_version: str) -> np.ndarray:
+    """Refuse a vector of the wrong shape, with non-finite values, or from another model."""
+    vector = np.asarray(vector, dtype=np.float32)
+    if vector.shape != (EMBEDDING_DIM,):
+        raise ApplicationError(f"A garment vector has {EMBEDDING_DIM} dimensions, not {vector.shape}.")
+    if not np.isfinite(vector).all():
+        raise ApplicationError("A garment vector must contain only finite numbers.")
+    current = engine.current_model_version()
+    if model_version != current:
+        raise ApplicationError(
+            f"Vector from model {model_version[:12]} refused: the model in service is {current[:12]}.",
+            code="stale_model",
+        )
+    norm = float(np.linalg.norm(vector))
+    if norm == 0:
+        raise ApplicationError("A garment vector cannot be all zeros.")
+    return vector / norm
+
+
+def vector_store(*, product: Product, vector: np.ndarray, model_version: str) -> GarmentVector:
+    """Save a product's vector after validating it; marks the product indexed."""
+    clean = validate_vector(vector, model_version=model_version)
+    row, _ = GarmentVector.objects.update_or_create(
+        product=product,
+        defaults={
+            "embedding": clean.tolist(),
+            "model_version": model_version,
+            "image_sha256": product.image_sha256,
+            "slot": product.category.slot,
+            "status": GarmentVector.Status.INDEXED,
+            "error": "",
+            "indexed_at": timezone.now(),
+        },
+    )
+    return row
+
+
+def _mark_failed(product_ids: Iterable[int], reason: str) -> None:
+    for product in Product.objects.filter(pk__in=list(product_ids)).select_related("category"):
+        GarmentVector.objects.update_or_create(
+            product=product,
+            defaults={"status": GarmentVector.Status.FAILED, "error": reason[:300], "slot": product.category.slot},
+        )
+
+
+def products_embed(*, product_ids: Sequence[int]) -> dict[str, int]:
+    """Embed these products' photos in one batch. Idempotent: running it twice gives the same rows.
+
+    A product with a missing or broken photo is marked failed with the reason and stays
+    on sale; the others in the batch are still indexed. Transient errors (database,
+    broker) propagate so the task can retry the whole batch.
+    """
+    try:
+        model = engine.embedder()
+    except WeightsError as exc:
+        _mark_failed(product_ids, f"Model unavailable: {exc}")
+        return {"indexed": 0, "failed": len(product_ids), "skipped": 0}
+    products = list(Product.objects.filter(pk__in=list(product_ids)).select_related("category"))
+    # Already current (same model, photo and slot): a duplicate message costs nothing.
+    fresh = set(
+        GarmentVector.objects.filter(
+            product__in=products,
+            status=GarmentVector.Status.INDEXED,
+            model_version=model.version,
+            image_sha256=F("product__image_sha256"),
+            slot=F("product__category__slot"),
+        ).values_list("product_id", flat=True)
+    )
+    skipped = len(fresh)
+    products = [p for p in products if p.pk not in fresh]
+    images, ready, failed = [], [], 0
+    for product in products:
+        if not product.image:
+            _mark_failed([product.pk], "The product has no photo.")
+            failed += 1
+            continue
+        try:
+            with product.image.open("rb") as fh:
+                images.append(open_image(fh, max_pixels=settings.MAX_IMAGE_PIXELS))
+            ready.append(product)
+        except (ImageError, OSError) as exc:
+            reason = str(exc) if isinstance(exc, ImageError) else f"The photo cannot be read: {exc}"
+            _mark_failed([product.pk], reason)
+            failed += 1
+    GarmentVector.objects.filter(product__in=products).update(attempts=F("attempts") + 1)
+    if ready:
+        vectors = model.embed(images, batch_size=settings.RECOMMENDER_BATCH_SIZE)
+        with transaction.atomic():
+            for product, vector in zip(ready, vectors, strict=True):
+                vector_store(product=product, vector=vector, model_version=model.version)
+        vectors_changed()
+    return {"indexed": len(ready), "failed": failed, "skipped": skipped}

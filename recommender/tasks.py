@@ -1,0 +1,35 @@
+"""Celery tasks of the recommender: thin, take ids, idempotent, never lost.
+
+``acks_late`` + ``reject_on_worker_lost``: a worker killed mid-batch leaves the message
+unacknowledged, so the broker hands it to the next worker and the batch is redone
+(embedding is idempotent: the same rows come out).
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from recommender.services import products_embed
+
+TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+COMMON = dict(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=2,
+    retry_backoff_max=120,
+    retry_jitter=True,
+    max_retries=6,
+    ignore_result=True,
+)
+
+
+@shared_task(soft_time_limit=60, time_limit=90, **COMMON)
+def embed_product(product_id: int) -> None:
+    products_embed(product_ids=[product_id])
+
+
+@shared_task(soft_time_limit=600, time_limit=660, **COMMON)
+def embed_products(product_ids: list[int]) -> None:
+    products_embed(product_ids=product_ids)

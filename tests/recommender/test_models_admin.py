@@ -1,0 +1,44 @@
+"""Curators' model page: what serves, what it measured, and a segmentation preview of a photo."""
+
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from tests.factories import UserFactory
+from tests.images import truncated_jpeg
+
+pytestmark = pytest.mark.django_db
+CCP_PHOTOS = Path(__file__).parent / "ml" / "fixtures" / "ccp" / "photos"
+
+
+@pytest.fixture
+def curator(client):
+    client.force_login(UserFactory(username="curator", is_staff=True, is_superuser=True))
+    return client
+
+
+def test_the_models_page_names_each_model_and_the_active_background_remover(curator, embedder_weights_dir):
+    html = curator.get(reverse("admin:recommender-models")).content.decode()
+    assert "Segmentation (U-Net)" in html and "Garment vectors (ResNet34)" in html
+    assert "Background removal for product photos" in html
+
+
+def test_a_street_photo_is_segmented_with_an_overlay_and_garment_crops(curator, embedder_weights_dir):
+    photo = sorted(CCP_PHOTOS.glob("*.jpg"))[0]
+    upload = SimpleUploadedFile(photo.name, photo.read_bytes(), content_type="image/jpeg")
+    html = curator.post(reverse("admin:recommender-models"), {"photo": upload}).content.decode()
+    assert 'alt="Segmentation overlay"' in html
+    assert "of the photo · confidence" in html  # at least one garment found in a real outfit photo
+
+
+def test_a_broken_upload_is_a_form_error_and_nothing_is_analysed(curator, embedder_weights_dir):
+    upload = SimpleUploadedFile("x.jpg", truncated_jpeg(), content_type="image/jpeg")
+    html = curator.post(reverse("admin:recommender-models"), {"photo": upload}).content.decode()
+    assert "damaged or truncated" in html and "Segmentation overlay" not in html
+
+
+def test_customers_cannot_open_the_models_page(client):
+    client.force_login(UserFactory(username="shopper"))
+    assert client.get(reverse("admin:recommender-models")).status_code == 302
