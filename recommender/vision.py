@@ -94,11 +94,23 @@ def model_cards() -> list[dict]:
                 "role": role,
                 "name": name,
                 "version": meta.get("sha256", "")[:12],
-                "metrics": meta.get("metrics", {}),
+                "metrics": _headline_metrics(meta),
                 "bytes": meta.get("bytes"),
             }
         )
     return cards
+
+
+def _headline_metrics(meta: dict) -> dict[str, str]:
+    """Validation figures worth showing a curator, rounded; training losses are left out."""
+    if "val_metrics" in meta:  # segmentation: IoU per class on the fixed validation split
+        val = meta["val_metrics"]
+        shown = {"val mIoU": val.get("miou")} | {f"val IoU {k}": v for k, v in val.get("iou", {}).items()}
+    else:
+        metrics = meta.get("metrics", {})
+        keys = ("catalog_top1", "catalog_p10", "street_top1", "street_p10")
+        shown = {f"val {key.replace('_', ' ')}": metrics.get(key) for key in keys if key in metrics}
+    return {key: f"{value:.3f}" for key, value in shown.items() if isinstance(value, int | float)}
 
 
 def background_model() -> dict[str, str]:

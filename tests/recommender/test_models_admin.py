@@ -23,6 +23,7 @@ def test_the_models_page_names_each_model_and_the_active_background_remover(cura
     html = curator.get(reverse("admin:recommender-models")).content.decode()
     assert "Segmentation (U-Net)" in html and "Garment vectors (ResNet34)" in html
     assert "Background removal for product photos" in html
+    assert "val mIoU" in html  # the shipped U-Net's measured validation IoU, from its manifest
 
 
 def test_a_street_photo_is_segmented_with_an_overlay_and_garment_crops(curator, embedder_weights_dir):
