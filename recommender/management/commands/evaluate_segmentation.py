@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 
-import torch
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from recommender.ml.datasets.ccp import DatasetError
 from recommender.ml.segmentation.evaluate import SPLITS, evaluate_ccp, split_of
-from recommender.ml.segmentation.inference import Segmenter
-from recommender.ml.weights import WeightsError
+from recommender.vision import segmenter
+from shop.errors import ApplicationError
 
 
 class Command(BaseCommand):
@@ -28,12 +26,12 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, ccp: str, split: str, batch_size: int, device, no_progress: bool, **options):
-        torch.set_num_threads(settings.RECOMMENDER_TORCH_THREADS)
         try:
-            segmenter = Segmenter.load(device)
             result = evaluate_ccp(
-                ccp, segmenter, ids=split_of(ccp, split), progress=not no_progress, batch_size=batch_size
+                ccp, segmenter(device), ids=split_of(ccp, split), progress=not no_progress, batch_size=batch_size
             )
-        except (WeightsError, DatasetError) as exc:
+        except ApplicationError as exc:
+            raise CommandError(exc.message) from exc
+        except DatasetError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(json.dumps(result))
