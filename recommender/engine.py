@@ -7,15 +7,9 @@ loading the model, so a web process can tell stale vectors from current ones che
 
 from __future__ import annotations
 
-import threading
-from typing import Any
-
 from django.conf import settings
 
 from recommender.ml.weights import read_manifest
-
-_lock = threading.Lock()
-_embedders: dict[tuple[str, str | None], Any] = {}
 
 
 def _embedder_source() -> tuple[str, str | None]:
@@ -31,14 +25,10 @@ def current_model_version() -> str:
 
 def embedder():
     """The embedder for the configured weights, loaded once per process."""
-    key = _embedder_source()
-    if key not in _embedders:
-        with _lock:
-            if key not in _embedders:
-                import torch
+    import torch
 
-                from recommender.ml.embedding.inference import Embedder
+    from recommender.ml.embedding.inference import get_embedder
 
-                torch.set_num_threads(settings.RECOMMENDER_TORCH_THREADS)
-                _embedders[key] = Embedder.load(name=key[0], directory=key[1])
-    return _embedders[key]
+    name, directory = _embedder_source()
+    torch.set_num_threads(settings.RECOMMENDER_TORCH_THREADS)
+    return get_embedder(name=name, directory=directory)

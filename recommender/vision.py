@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import io
-import threading
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -41,10 +40,6 @@ def _data_uri(image: Image.Image, *, side: int, fmt: str = "JPEG") -> str:
     return f"data:{mime};base64,{base64.b64encode(buffer.getvalue()).decode()}"
 
 
-_segmenter_lock = threading.Lock()
-_segmenters: dict[tuple, object] = {}
-
-
 def segmenter(device: str | None = None):
     """The process-wide U-Net (loaded once), configured as it serves, or a clear error.
 
@@ -52,20 +47,13 @@ def segmenter(device: str | None = None):
     configuration (test-time flip included when ``RECOMMENDER_SEGMENTATION_TTA`` is on)."""
     import torch
 
-    from recommender.ml.segmentation.inference import Segmenter
+    from recommender.ml.segmentation.inference import get_segmenter
 
-    key = (device, settings.RECOMMENDER_SEGMENTATION_TTA)
-    if key not in _segmenters:
-        with _segmenter_lock:
-            if key not in _segmenters:
-                torch.set_num_threads(settings.RECOMMENDER_TORCH_THREADS)
-                try:
-                    _segmenters[key] = Segmenter.load(device, tta_flip=settings.RECOMMENDER_SEGMENTATION_TTA)
-                except WeightsError as exc:
-                    raise ApplicationError(
-                        f"The segmentation model is unavailable: {exc}", code="model_unavailable"
-                    ) from exc
-    return _segmenters[key]
+    torch.set_num_threads(settings.RECOMMENDER_TORCH_THREADS)
+    try:
+        return get_segmenter(device=device, tta_flip=settings.RECOMMENDER_SEGMENTATION_TTA)
+    except WeightsError as exc:
+        raise ApplicationError(f"The segmentation model is unavailable: {exc}", code="model_unavailable") from exc
 
 
 def segmentation_preview(*, image: Image.Image) -> SegmentationPreview:

@@ -19,7 +19,6 @@ and ``torch`` (channels-last; the default on CUDA).
 from __future__ import annotations
 
 import os
-import threading
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -32,6 +31,7 @@ from PIL import Image
 from recommender.ml.embedding import WEIGHTS_NAME
 from recommender.ml.embedding.model import EMBEDDING_DIM, GarmentEmbedder, load_embedder
 from recommender.ml.embedding.preprocess import PreprocessConfig, preprocess_batch
+from recommender.ml.loading import LoadOnce
 from recommender.ml.weights import pick_device
 
 #: Where the ONNX export is cached; override with ``RECOMMENDER_MODEL_CACHE``.
@@ -148,15 +148,6 @@ class Embedder:
         return vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)
 
 
-_lock = threading.Lock()
-_embedder: Embedder | None = None
-
-
-def get_embedder() -> Embedder:
-    """The process-wide :class:`Embedder` with the shipped weights, loaded on first call only."""
-    global _embedder
-    if _embedder is None:
-        with _lock:
-            if _embedder is None:
-                _embedder = Embedder.load()
-    return _embedder
+#: The process-wide :class:`Embedder`: ``get_embedder()`` for the shipped weights, or with
+#: ``Embedder.load`` keyword arguments (``name``, ``directory``, …) for others; each loaded once.
+get_embedder: LoadOnce[Embedder] = LoadOnce(lambda **kwargs: Embedder.load(**kwargs))

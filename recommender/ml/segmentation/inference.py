@@ -8,7 +8,6 @@ size before the argmax, so masks line up with the original pixels.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +19,7 @@ from PIL import Image
 from scipy import ndimage
 
 from recommender.ml.images import to_rgb
+from recommender.ml.loading import LoadOnce
 from recommender.ml.segmentation.model import UNet, UNetConfig, load_unet
 from recommender.ml.segmentation.transforms import preprocess
 from recommender.ml.weights import pick_device
@@ -208,15 +208,6 @@ def overlay(image: Image.Image, segmentation: Segmentation, alpha: float = 0.45)
     return Image.fromarray(result.round().astype(np.uint8))
 
 
-_segmenter: Segmenter | None = None
-_segmenter_lock = threading.Lock()
-
-
-def get_segmenter() -> Segmenter:
-    """The process-wide segmenter with the shipped weights, loaded on first use (thread-safe)."""
-    global _segmenter
-    if _segmenter is None:
-        with _segmenter_lock:
-            if _segmenter is None:
-                _segmenter = Segmenter.load()
-    return _segmenter
+#: The process-wide :class:`Segmenter`: ``get_segmenter()`` for the shipped weights, or with
+#: ``Segmenter.load`` keyword arguments (``device``, ``tta_flip``, …); each configuration loaded once.
+get_segmenter: LoadOnce[Segmenter] = LoadOnce(lambda **kwargs: Segmenter.load(**kwargs))

@@ -15,6 +15,7 @@ from recommender.ml.embedding.inference import Embedder
 from recommender.ml.embedding.model import EmbedderConfig, build_embedder, config_to_meta
 from recommender.ml.embedding.preprocess import PreprocessConfig
 from recommender.ml.images import open_image
+from recommender.ml.loading import LoadOnce
 from recommender.ml.weights import WEIGHTS_DIR, WeightsError, save_weights
 
 FIXTURES = Path(__file__).parent / "fixtures" / "clothing"
@@ -72,7 +73,8 @@ def test_the_onnx_runtime_backend_gives_the_same_vectors_as_torch(tiny_weights, 
 
 def test_get_embedder_loads_the_model_once_even_from_many_threads(monkeypatch):
     calls = []
-    monkeypatch.setattr(inference, "_embedder", None)
+    # A fresh cache built like the module's, so the fake model never reaches the real one.
+    monkeypatch.setattr(inference, "get_embedder", LoadOnce(lambda **kwargs: inference.Embedder.load(**kwargs)))
     monkeypatch.setattr(inference.Embedder, "load", classmethod(lambda cls: calls.append(1) or object()))
     results = []
     threads = [threading.Thread(target=lambda: results.append(inference.get_embedder())) for _ in range(8)]

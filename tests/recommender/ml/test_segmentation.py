@@ -13,6 +13,7 @@ from PIL import Image
 
 from recommender.ml.datasets.ccp import COARSE_CLASSES, list_samples, read_label_mapping, read_sample
 from recommender.ml.images import open_image
+from recommender.ml.loading import LoadOnce
 from recommender.ml.segmentation import inference
 from recommender.ml.segmentation.evaluate import evaluate_ccp
 from recommender.ml.segmentation.inference import CLASS_COLOURS, Segmenter, overlay
@@ -201,7 +202,8 @@ def test_get_segmenter_loads_the_model_once_across_threads(monkeypatch: pytest.M
         calls.append(1)
         return make_segmenter(BackgroundModel())
 
-    monkeypatch.setattr(inference, "_segmenter", None)
+    # A fresh cache built like the module's, so the fake model never reaches the real one.
+    monkeypatch.setattr(inference, "get_segmenter", LoadOnce(lambda **kwargs: inference.Segmenter.load(**kwargs)))
     monkeypatch.setattr(Segmenter, "load", classmethod(fake_load))
     results = []
     threads = [threading.Thread(target=lambda: results.append(inference.get_segmenter())) for _ in range(8)]
