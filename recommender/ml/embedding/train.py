@@ -55,7 +55,7 @@ from recommender.ml.embedding.knn import knn_metrics
 from recommender.ml.embedding.model import EmbedderConfig, GarmentEmbedder, build_embedder, config_to_meta
 from recommender.ml.embedding.preprocess import PreprocessConfig, letterbox, normalize, preprocess
 from recommender.ml.images import open_image
-from recommender.ml.weights import pick_device, save_weights
+from recommender.ml.weights import WeightsError, load_weights, pick_device, save_weights
 
 CATALOG, STREET = 0, 1
 
@@ -83,6 +83,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 … (default: cuda when available)")
     parser.add_argument("--init", default="auto", choices=("auto", "imagenet", "scratch"))
+    parser.add_argument(
+        "--finetune",
+        default=None,
+        metavar="NAME",
+        help="start from the shipped weights NAME (hash-checked; overrides --init), e.g. to continue "
+        "a finished run with a fresh schedule",
+    )
+    parser.add_argument("--finetune-dir", default=None, help="where --finetune looks (default: the shipped dir)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     parser.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (smoke tests)")
@@ -286,6 +294,18 @@ def run_epoch(
     return {f"train_{k}": v / max(1, batches) for k, v in totals.items()}, step
 
 
+def finetune_from(model: GarmentEmbedder, name: str, directory: str | None, config: PreprocessConfig) -> str:
+    """Load shipped weights into ``model``; returns the lineage recorded as the manifest's ``init``."""
+    weights = load_weights(name, directory=directory)
+    if weights.meta.get("architecture") != "resnet34" or weights.meta.get("dim") != 512:
+        raise WeightsError(f"{name} is not a 512-d ResNet34 embedder; it cannot be fine-tuned here")
+    model.load_state_dict(weights.state_dict, strict=True)
+    parent = weights.meta.get("init", "unknown")
+    lineage = f"{name}@{weights.sha256[:12]} ({weights.meta.get('epoch')} epochs at {weights.meta.get('input_size')} px, from {parent})"
+    print(json.dumps({"finetune_from": lineage, "size": config.size}), flush=True)
+    return f"finetuned from {lineage}"
+
+
 def command_line(argv: Sequence[str] | None) -> str:
     return "python -m recommender.ml.embedding.train " + shlex.join(sys.argv[1:] if argv is None else argv)
 
@@ -300,7 +320,9 @@ def train(args: argparse.Namespace, argv: Sequence[str] | None = None) -> dict[s
     seed_everything(args.seed)
     config = PreprocessConfig(size=args.size)
     model_config = EmbedderConfig(num_classes=len(CATALOG_CLASSES))
-    model, started_from = build_embedder(model_config, init=args.init)
+    model, started_from = build_embedder(model_config, init="scratch" if args.finetune else args.init)
+    if args.finetune:
+        started_from = finetune_from(model, args.finetune, args.finetune_dir, config)
     model = model.to(device, memory_format=torch.channels_last)
     dataset, sets = load_data(args, config)
     steps_per_epoch = math.ceil(len(dataset) / args.batch_size)

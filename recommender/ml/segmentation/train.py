@@ -34,7 +34,7 @@ from recommender.ml.datasets.ccp import read_label_mapping
 from recommender.ml.segmentation.data import SPLIT_SEED, VAL_FRACTION, CCPSegmentation, train_val_samples
 from recommender.ml.segmentation.metrics import confusion, iou_report
 from recommender.ml.segmentation.model import UNetConfig, build_unet
-from recommender.ml.weights import pick_device, save_weights
+from recommender.ml.weights import Weights, WeightsError, load_weights, pick_device, save_weights
 
 MODEL_NAME = "unet-ccp"
 WARMUP_STEPS = 100
@@ -71,6 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-steps", type=int, default=None, help="stop after this many optimiser steps")
     parser.add_argument("--export", action="store_true", help=f"write the best model as '{MODEL_NAME}' weights")
     parser.add_argument("--weights-dir", default=None, help="where --export writes (default: shipped weights)")
+    parser.add_argument(
+        "--finetune",
+        default=None,
+        metavar="NAME",
+        help="start from the shipped weights NAME (hash-checked; its width is kept, --size may change) "
+        "with a fresh schedule",
+    )
+    parser.add_argument("--finetune-dir", default=None, help="where --finetune looks (default: shipped weights)")
     parser.add_argument("--no-progress", action="store_true", help="no tqdm bars (for logs)")
     return parser
 
@@ -129,6 +137,15 @@ def validate(model: torch.nn.Module, loader: DataLoader, device: torch.device, c
     return iou_report(matrix, classes)
 
 
+def finetune_source(name: str, directory: str | None, size: tuple[int, int]) -> tuple[Weights, UNetConfig]:
+    """Shipped weights to start from, and their config at the requested input size."""
+    parent = load_weights(name, directory=directory)
+    if parent.meta.get("architecture") != "unet" or "config" not in parent.meta:
+        raise WeightsError(f"'{name}' is not a U-Net written by this trainer; it cannot be fine-tuned")
+    config = UNetConfig.from_dict({**parent.meta["config"], "input_size": list(size)})
+    return parent, config
+
+
 def save_atomic(payload: dict[str, Any], path: Path) -> None:
     """Write then rename, so a run killed mid-save leaves the previous checkpoint intact."""
     tmp = path.with_suffix(".tmp")
@@ -145,6 +162,7 @@ def export_best(out: Path, weights_dir: str | None) -> dict[str, Any]:
         "classes": best["config"]["classes"],
         "split": best["split"],
         "command": best["command"],
+        "init": best.get("init", "scratch"),
         "best_epoch": best["epoch"] + 1,  # 1-based, as in metrics.jsonl
         "steps": best["step"],
         "val_metrics_input_resolution": best["metrics"],
@@ -159,12 +177,17 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     command = "python -m recommender.ml.segmentation.train " + shlex.join(sys.argv[1:])
-    checkpoint = torch.load(out / "last.pt", map_location="cpu", weights_only=False) if args.resume else None
+    # --resume with no last.pt yet starts the run, so one command line both starts and continues it.
+    resumable = args.resume and (out / "last.pt").exists()
+    checkpoint = torch.load(out / "last.pt", map_location="cpu", weights_only=False) if resumable else None
     if checkpoint is not None:
         config = UNetConfig.from_dict(checkpoint["config"])
         command = checkpoint["command"]
     else:
         config = UNetConfig(base=args.base, input_size=args.size)
+    parent = None
+    if args.finetune and checkpoint is None:
+        parent, config = finetune_source(args.finetune, args.finetune_dir, args.size)
     seed_everything(args.seed)
 
     mapping = read_label_mapping(args.ccp)
@@ -180,7 +203,16 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         "val_ids": val_set.ids,
     }
 
-    model = build_unet(config).to(device)
+    model = build_unet(config)
+    init = checkpoint.get("init", "scratch") if checkpoint is not None else "scratch"
+    if parent is not None:
+        model.load_state_dict(parent.state_dict, strict=True)
+        shape = "x".join(str(side) for side in parent.meta["config"]["input_size"])
+        init = (
+            f"finetuned from {parent.name}@{parent.version} (trained at {shape}, {parent.meta.get('init', 'scratch')})"
+        )
+        print(json.dumps({"init": init, "input_size": config.input_size}), flush=True)
+    model = model.to(device)
     optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     steps_per_epoch = math.ceil(len(train_set) / args.batch_size)
     total_steps = args.epochs * steps_per_epoch
@@ -238,7 +270,14 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         with open(out / "metrics.jsonl", "a") as log:
             log.write(json.dumps(record) + "\n")
         print(json.dumps(record), flush=True)
-        state = {"config": config.to_dict(), "command": command, "split": split, "epoch": epoch, "step": step}
+        state = {
+            "config": config.to_dict(),
+            "command": command,
+            "split": split,
+            "init": init,
+            "epoch": epoch,
+            "step": step,
+        }
         if metrics["miou"] > best_miou:
             best_miou = metrics["miou"]
             save_atomic({**state, "model": model.state_dict(), "metrics": metrics}, out / "best.pt")

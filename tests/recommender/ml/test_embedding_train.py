@@ -100,3 +100,28 @@ def test_a_resumed_run_continues_from_the_last_epoch(tmp_path):
 
     records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert [(r["epoch"], r["step"]) for r in records] == [(1, 1), (2, 2)]
+
+
+def test_finetuning_starts_from_shipped_weights_and_records_its_parent(tmp_path):
+    make_catalog(tmp_path / "catalog")
+    make_ccp(tmp_path / "ccp")
+    run(tmp_path, "--epochs", "1", "--max-steps", "1", "--export", "--weights-dir", str(tmp_path / "parent"))
+    parent = Embedder.load(device="cpu", directory=tmp_path / "parent", backend="torch")
+    images = [open_image(path) for path, _ in list_image_tree(FIXTURES)]
+    before = parent.embed(images)
+
+    train.main(
+        [
+            *("--catalog", str(tmp_path / "catalog"), "--ccp", str(tmp_path / "ccp")),
+            *("--out", str(tmp_path / "child-run"), "--size", "32", "--batch-size", "4", "--threads", "1"),
+            *("--device", "cpu", "--epochs", "1", "--max-steps", "1", "--lr", "1e-9"),
+            *("--finetune", "resnet34-garments", "--finetune-dir", str(tmp_path / "parent")),
+            *("--export", "--weights-dir", str(tmp_path / "child")),
+        ]
+    )
+    manifest = json.loads((tmp_path / "child" / "resnet34-garments.json").read_text())
+    assert manifest["init"].startswith(f"finetuned from resnet34-garments@{parent.version[:12]} (1 epochs at 32 px")
+    child = Embedder.load(device="cpu", directory=tmp_path / "child", backend="torch")
+    # A near-zero learning rate keeps the parent's weights: the child starts from them, not from scratch.
+    # (BatchNorm statistics still move in one training step, so the vectors agree closely, not exactly.)
+    assert (child.embed(images) * before).sum(axis=1).min() > 0.95

@@ -10,7 +10,7 @@ import torch
 
 from recommender.ml.segmentation.inference import Segmenter
 from recommender.ml.segmentation.train import main, parse_size
-from recommender.ml.weights import WEIGHTS_DIR, file_sha256, weights_paths
+from recommender.ml.weights import WEIGHTS_DIR, WeightsError, file_sha256, weights_paths
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ccp"
 
@@ -73,3 +73,28 @@ def test_size_argument_is_height_by_width() -> None:
     assert parse_size("256x176") == (256, 176)
     with pytest.raises(Exception, match="HxW"):
         parse_size("big")
+
+
+def test_finetuning_starts_from_shipped_weights_at_a_new_size_and_records_its_parent(tmp_path: Path) -> None:
+    run(tmp_path / "first", "--epochs", "1", "--max-steps", "1", "--export", "--weights-dir", str(tmp_path / "parent"))
+    parent = json.loads((tmp_path / "parent" / "unet-ccp.json").read_text())
+    run(
+        tmp_path / "second",
+        *("--epochs", "1", "--max-steps", "1", "--size", "80x64", "--base", "8"),
+        *("--finetune", "unet-ccp", "--finetune-dir", str(tmp_path / "parent")),
+        *("--export", "--weights-dir", str(tmp_path / "child")),
+    )
+    child = json.loads((tmp_path / "child" / "unet-ccp.json").read_text())
+    assert child["config"]["base"] == 4  # the parent's width wins over --base
+    assert child["config"]["input_size"] == [80, 64]
+    assert child["init"] == f"finetuned from unet-ccp@{parent['sha256'][:12]} (trained at 64x48, scratch)"
+    assert Segmenter.load("cpu", directory=tmp_path / "child").config.input_size == (80, 64)
+
+
+def test_finetuning_from_corrupt_weights_fails_before_training(tmp_path: Path) -> None:
+    run(tmp_path / "first", "--epochs", "1", "--max-steps", "1", "--export", "--weights-dir", str(tmp_path / "parent"))
+    tensors = tmp_path / "parent" / "unet-ccp.safetensors"
+    tensors.write_bytes(tensors.read_bytes()[:-8] + b"\0" * 8)
+    with pytest.raises(WeightsError, match="corrupt"):
+        run(tmp_path / "second", "--epochs", "1", "--finetune", "unet-ccp", "--finetune-dir", str(tmp_path / "parent"))
+    assert not (tmp_path / "second" / "metrics.jsonl").exists()
