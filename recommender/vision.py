@@ -110,7 +110,7 @@ def _headline_metrics(meta: dict) -> dict[str, str]:
         val = meta["val_metrics"]
         shown = {"val mIoU": val.get("miou")} | {f"val IoU {k}": v for k, v in val.get("iou", {}).items()}
     else:
-        metrics = meta.get("metrics", {})
+        metrics = meta.get("served_metrics") or meta.get("metrics", {})  # as served (e.g. with test-time flip)
         keys = ("catalog_top1", "catalog_p10", "street_top1", "street_p10")
         shown = {f"val {key.replace('_', ' ')}": metrics.get(key) for key in keys if key in metrics}
     return {key: f"{value:.3f}" for key, value in shown.items() if isinstance(value, int | float)}

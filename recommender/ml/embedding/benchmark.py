@@ -14,8 +14,9 @@ For each configuration it prints one JSON line with:
 * ``speedup`` — ratio of ``model_img_s`` to the baseline's, from this very run.
 
 Configurations: ``baseline`` (fp32, NCHW, 224 px — the reference setting), the
-shipped input size in NCHW, the shipped size channels-last, and
-ONNX Runtime at the shipped size (production: what `Embedder` uses on CPU).
+shipped input size in NCHW, the shipped size channels-last, and ONNX Runtime at
+the shipped size without and with test-time flip (two network passes per image).
+``production`` marks what `Embedder` runs on CPU for the shipped manifest.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def model_throughput(runner: Runner, size: int, batch_size: int, batches: int) -
 
 def measure(name: str, embedder: Embedder, catalog: Path, args: argparse.Namespace) -> dict[str, float | str]:
     """Speed (network alone and end to end) and catalog kNN accuracy of one configuration."""
-    speed = model_throughput(embedder._run, embedder.preprocess.size, args.batch_size, args.batches)
+    speed = model_throughput(embedder._forward, embedder.preprocess.size, args.batch_size, args.batches)
     started = time.perf_counter()
     queries, query_labels = embed_tree(catalog / "validation", embedder)
     end_to_end = len(queries) / (time.perf_counter() - started)
@@ -95,22 +96,25 @@ def main(argv: Sequence[str] | None = None) -> None:
     model, weights = load_embedder(directory=args.weights_dir)
     shipped = PreprocessConfig.from_meta(weights.meta)
     baseline_config = PreprocessConfig(args.baseline_size, shipped.mean, shipped.std)
+    flip = bool(weights.meta.get("test_time_flip", False))
     with tempfile.TemporaryDirectory() as cache:
+        onnx = onnx_runner(load_embedder(directory=args.weights_dir)[0], shipped.size, weights.sha256, Path(cache))
         configs = {
-            f"baseline_fp32_nchw_{args.baseline_size}": (plain_runner(model), baseline_config),
-            f"fp32_nchw_{shipped.size}": (plain_runner(model), shipped),
+            f"baseline_fp32_nchw_{args.baseline_size}": (plain_runner(model), baseline_config, False),
+            f"fp32_nchw_{shipped.size}": (plain_runner(model), shipped, False),
             f"torch_fp32_channels_last_{shipped.size}": (
                 torch_runner(load_embedder(directory=args.weights_dir)[0], torch.device("cpu")),
                 shipped,
+                False,
             ),
-            f"production_onnxruntime_fp32_{shipped.size}": (
-                onnx_runner(load_embedder(directory=args.weights_dir)[0], shipped.size, weights.sha256, Path(cache)),
-                shipped,
-            ),
+            f"onnxruntime_fp32_{shipped.size}": (onnx, shipped, False),
+            f"onnxruntime_fp32_{shipped.size}_flip": (onnx, shipped, True),
         }
         results = []
-        for name, (runner, config) in configs.items():
-            result = measure(name, Embedder(runner, config, weights.sha256, weights.meta), catalog, args)
+        for name, (runner, config, test_time_flip) in configs.items():
+            embedder = Embedder(runner, config, weights.sha256, weights.meta, test_time_flip=test_time_flip)
+            result = measure(name, embedder, catalog, args)
+            result["production"] = runner is onnx and test_time_flip == flip
             result["speedup"] = round(
                 result["model_img_s"] / (results[0]["model_img_s"] if results else result["model_img_s"]), 2
             )

@@ -8,7 +8,8 @@
     embedder.version                           # sha256 of the weights: store it with every vector
 
 Images go through the same :func:`~recommender.ml.embedding.preprocess.preprocess_batch`
-as in training, at the input size recorded in the manifest. Two backends give the
+as in training, at the input size recorded in the manifest; when the manifest says
+``test_time_flip``, each vector is the average of the photo's and its mirror image's. Two backends give the
 same vectors (to fp32 rounding): ``onnx`` (ONNX Runtime, the default on CPU: on the
 shared 2-core machine it ran 3.3x faster than torch channels-last, see
 ``docs/models/embedding.md``; the .onnx file is exported from the safetensors on
@@ -100,11 +101,22 @@ class Embedder:
 
     dim: int = EMBEDDING_DIM
 
-    def __init__(self, runner: Runner, preprocess: PreprocessConfig, version: str, meta: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        runner: Runner,
+        preprocess: PreprocessConfig,
+        version: str,
+        meta: dict[str, Any],
+        *,
+        test_time_flip: bool | None = None,
+    ) -> None:
         self._run = runner
         self.preprocess = preprocess
         self.version = version
         self.meta = meta
+        #: Average each image's vector with its mirror image's (the manifest's ``test_time_flip``).
+        #: Part of the model's definition, like its input size: vectors made with and without it differ.
+        self.test_time_flip = bool(meta.get("test_time_flip", False)) if test_time_flip is None else test_time_flip
 
     @classmethod
     def load(
@@ -140,12 +152,26 @@ class Embedder:
         if not images:
             return np.zeros((0, self.dim), dtype=np.float32)
         chunks = [
-            self._run(preprocess_batch(images[start : start + batch_size], self.preprocess))
+            self._forward(preprocess_batch(images[start : start + batch_size], self.preprocess))
             for start in range(0, len(images), batch_size)
         ]
         vectors = np.concatenate(chunks).astype(np.float32, copy=False)
         # Renormalise: fp16/bf16 and ONNX rounding must not leave vectors slightly off the sphere.
         return vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)
+
+    def _forward(self, batch: torch.Tensor) -> np.ndarray:
+        if not self.test_time_flip:
+            return self._run(batch)
+        return flip_averaged(self._run, batch)
+
+
+def flip_averaged(run: Callable[[torch.Tensor], Any], batch: torch.Tensor) -> Any:
+    """Sum of the vectors of ``batch`` and of its mirror image, in one network call (renormalise after).
+
+    The letterbox pads symmetrically, so flipping the tensor equals preprocessing the mirrored photo.
+    """
+    both = run(torch.cat([batch, batch.flip(-1)]))
+    return both[: len(batch)] + both[len(batch) :]
 
 
 #: The process-wide :class:`Embedder`: ``get_embedder()`` for the shipped weights, or with

@@ -51,6 +51,7 @@ from recommender.ml.embedding.data import (
     shrink,
     street_crops,
 )
+from recommender.ml.embedding.inference import flip_averaged
 from recommender.ml.embedding.knn import knn_metrics
 from recommender.ml.embedding.model import EmbedderConfig, GarmentEmbedder, build_embedder, config_to_meta
 from recommender.ml.embedding.preprocess import PreprocessConfig, letterbox, normalize, preprocess
@@ -91,6 +92,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "a finished run with a fresh schedule",
     )
     parser.add_argument("--finetune-dir", default=None, help="where --finetune looks (default: the shipped dir)")
+    parser.add_argument(
+        "--test-time-flip",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="validate and serve each vector as the average with the mirror image's (recorded in the manifest)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     parser.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (smoke tests)")
@@ -172,14 +179,21 @@ def embed_pixels(
     config: PreprocessConfig,
     device: torch.device,
     batch_size: int = 128,
+    *,
+    test_time_flip: bool = False,
 ) -> np.ndarray:
     model.eval()
+
+    def run(batch: torch.Tensor) -> np.ndarray:
+        with autocast(device):
+            return model(batch.to(device, memory_format=torch.channels_last)).float().cpu().numpy()
+
     chunks = []
     for start in range(0, len(pixels), batch_size):
-        batch = normalize(pixels[start : start + batch_size], config).to(device, memory_format=torch.channels_last)
-        with autocast(device):
-            chunks.append(model(batch).float().cpu().numpy())
-    return np.concatenate(chunks)
+        batch = normalize(pixels[start : start + batch_size], config)
+        chunks.append(flip_averaged(run, batch) if test_time_flip else run(batch))
+    vectors = np.concatenate(chunks)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)
 
 
 def autocast(device: torch.device) -> torch.autocast:
@@ -188,13 +202,18 @@ def autocast(device: torch.device) -> torch.autocast:
 
 
 def validate(
-    model: GarmentEmbedder, sets: dict[str, EvalSet], config: PreprocessConfig, device: torch.device
+    model: GarmentEmbedder,
+    sets: dict[str, EvalSet],
+    config: PreprocessConfig,
+    device: torch.device,
+    *,
+    test_time_flip: bool = False,
 ) -> dict[str, float]:
-    """Catalog val → catalog train and street val → catalog train, cosine kNN with k=10."""
-    gallery = embed_pixels(model, sets["gallery"].pixels, config, device)
+    """Catalog val → catalog train and street val → catalog train, cosine kNN with k=10, as served."""
+    gallery = embed_pixels(model, sets["gallery"].pixels, config, device, test_time_flip=test_time_flip)
     metrics = {}
     for name in ("catalog", "street"):
-        queries = embed_pixels(model, sets[name].pixels, config, device)
+        queries = embed_pixels(model, sets[name].pixels, config, device, test_time_flip=test_time_flip)
         result = knn_metrics(queries, sets[name].labels, gallery, sets["gallery"].labels, k=10)
         metrics[f"{name}_top1"] = result["top1"]
         metrics[f"{name}_p10"] = result["precision_at_k"]
@@ -351,7 +370,7 @@ def train(args: argparse.Namespace, argv: Sequence[str] | None = None) -> dict[s
         )
         started = time.time()
         train_stats, step = run_epoch(model, loader, optimizer, scheduler, device, args, epoch, step)
-        metrics = validate(model, sets, config, device)
+        metrics = validate(model, sets, config, device, test_time_flip=args.test_time_flip)
         record = {
             "epoch": epoch,
             "step": step,
@@ -402,6 +421,7 @@ def export(
         "config": config_to_meta(model_config),
         **config.to_meta(),
         "classes": list(CATALOG_CLASSES),
+        "test_time_flip": args.test_time_flip,
         "init": started_from,
         "command": command_line(argv),
         "epoch": best["record"]["epoch"],

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import ImageOps
 
 from recommender.ml.embedding import WEIGHTS_NAME, inference
 from recommender.ml.embedding.data import list_image_tree
@@ -71,6 +72,26 @@ def test_the_onnx_runtime_backend_gives_the_same_vectors_as_torch(tiny_weights, 
     assert len(list((tmp_path / "cache").glob("*.onnx"))) == 1
 
 
+def test_with_test_time_flip_a_photo_and_its_mirror_image_get_the_same_vector(tiny_weights, fixture_images):
+    mirrored = [ImageOps.mirror(image) for image in fixture_images]
+    plain = Embedder.load(device="cpu", directory=tiny_weights, backend="torch")
+    assert not plain.test_time_flip  # the tiny manifest does not ask for it
+    assert np.abs(plain.embed(fixture_images) - plain.embed(mirrored)).max() > 1e-3
+    flip = Embedder(plain._run, plain.preprocess, plain.version, plain.meta, test_time_flip=True)
+    np.testing.assert_allclose(flip.embed(fixture_images), flip.embed(mirrored), atol=1e-5)
+    # ... and it is the normalised mean of the two plain vectors.
+    mean = plain.embed(fixture_images) + plain.embed(mirrored)
+    np.testing.assert_allclose(
+        flip.embed(fixture_images), mean / np.linalg.norm(mean, axis=1, keepdims=True), atol=1e-5
+    )
+
+
+def test_the_manifest_decides_test_time_flip(tiny_weights):
+    path = tiny_weights / f"{WEIGHTS_NAME}.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "test_time_flip": True}))
+    assert Embedder.load(device="cpu", directory=tiny_weights, backend="torch").test_time_flip
+
+
 def test_get_embedder_loads_the_model_once_even_from_many_threads(monkeypatch):
     calls = []
     # A fresh cache built like the module's, so the fake model never reaches the real one.
@@ -98,5 +119,6 @@ def test_the_shipped_weights_load_and_embed_the_fixture_photos(fixture_images, t
     vectors = embedder.embed(fixture_images)
     assert embedder.version == manifest["sha256"]
     assert embedder.preprocess.size == manifest["input_size"]
+    assert embedder.test_time_flip == manifest.get("test_time_flip", False)
     assert vectors.shape == (6, 512)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
