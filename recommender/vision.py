@@ -106,8 +106,9 @@ def model_cards() -> list[dict]:
 
 def _headline_metrics(meta: dict) -> dict[str, str]:
     """Validation figures worth showing a curator, rounded; training losses are left out."""
-    if "val_metrics" in meta:  # segmentation: IoU per class on the fixed validation split
-        val = meta["val_metrics"]
+    if "val_metrics" in meta:  # segmentation: IoU per class on the fixed validation split, as served
+        served_with_flip = settings.RECOMMENDER_SEGMENTATION_TTA and "val_metrics_tta_flip" in meta
+        val = meta["val_metrics_tta_flip"] if served_with_flip else meta["val_metrics"]
         shown = {"val mIoU": val.get("miou")} | {f"val IoU {k}": v for k, v in val.get("iou", {}).items()}
     else:
         metrics = meta.get("served_metrics") or meta.get("metrics", {})  # as served (e.g. with test-time flip)

@@ -6,6 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from recommender.ml.weights import read_manifest
 from tests.factories import UserFactory
 from tests.images import truncated_jpeg
 
@@ -43,3 +44,16 @@ def test_a_broken_upload_is_a_form_error_and_nothing_is_analysed(curator, embedd
 def test_customers_cannot_open_the_models_page(client):
     client.force_login(UserFactory(username="shopper"))
     assert client.get(reverse("admin:recommender-models")).status_code == 302
+
+
+@pytest.mark.parametrize("tta", [True, False])
+def test_the_models_page_shows_the_segmentation_iou_of_the_configuration_in_service(
+    curator, embedder_weights_dir, settings, tta
+):
+    settings.RECOMMENDER_SEGMENTATION_TTA = tta
+    meta = read_manifest("unet-ccp")
+    served, other = ("val_metrics_tta_flip", "val_metrics") if tta else ("val_metrics", "val_metrics_tta_flip")
+    assert meta[served]["miou"] != meta[other]["miou"]
+    html = curator.get(reverse("admin:recommender-models")).content.decode()
+    assert f"val mIoU: {meta[served]['miou']:.3f}" in html
+    assert f"val mIoU: {meta[other]['miou']:.3f}" not in html
