@@ -20,7 +20,7 @@ from recommender.ml.segmentation.inference import CLASS_COLOURS, Segmenter, over
 from recommender.ml.segmentation.metrics import confusion, iou_report
 from recommender.ml.segmentation.model import UNet, UNetConfig, build_unet
 from recommender.ml.segmentation.transforms import TrainAugment, preprocess
-from recommender.ml.weights import WEIGHTS_DIR, WeightsError, save_weights, weights_paths
+from recommender.ml.weights import WeightsError, save_weights, weights_paths
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ccp"
 TINY = UNetConfig(base=4, input_size=(32, 32))
@@ -221,10 +221,6 @@ def test_evaluation_reports_images_iou_per_class_and_mean() -> None:
     assert result["iou"]["top"] == 0.0 and 0.7 < result["iou"]["background"] < 0.95
 
 
-shipped = pytest.mark.skipif(not weights_paths("unet-ccp", WEIGHTS_DIR)[1].exists(), reason="no shipped weights")
-
-
-@shipped
 def test_shipped_weights_beat_an_all_background_prediction_on_the_fixtures() -> None:
     trivial = evaluate_ccp(FIXTURES, make_segmenter(BackgroundModel()), progress=False)
     result = evaluate_ccp(FIXTURES, Segmenter.load("cpu"), progress=False)
@@ -232,6 +228,5 @@ def test_shipped_weights_beat_an_all_background_prediction_on_the_fixtures() -> 
     assert result["iou"]["top"] > 0.3 and result["iou"]["bottom"] > 0.3
 
 
-@shipped
 def test_shipped_weights_find_no_garment_on_a_blank_image() -> None:
     assert Segmenter.load("cpu").segment([Image.new("RGB", (400, 600), "white")])[0].garments == []
