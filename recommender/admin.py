@@ -10,9 +10,10 @@ from django.urls import path
 from django.utils.html import format_html
 
 from recommender.models import GarmentVector
-from recommender.selectors import current_version
-from recommender.services import product_index_request
-from recommender.vision import background_model, model_cards, segmentation_preview
+from recommender.selectors.indexing import current_version
+from recommender.selectors.models import background_model, model_cards
+from recommender.selectors.previews import segmentation_preview
+from recommender.services.indexing import product_index_request
 from shop.admin import ProductAdmin
 from shop.errors import ApplicationError
 from shop.models import Product

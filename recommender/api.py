@@ -8,7 +8,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from recommender.selectors import similar_products
+from recommender.selectors.similar import similar_products
 from shop import selectors as shop_selectors
 from shop.api.serializers import ErrorSerializer, ProductSerializer
 

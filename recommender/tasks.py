@@ -10,7 +10,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from recommender.services import products_embed
+from recommender.services.indexing import products_embed
 
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 COMMON = dict(

@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from recommender.selectors import product_recommendations
+from recommender.selectors.product_page import product_recommendations
 from shop import selectors
 from shop.errors import ApplicationError
 from shop.forms import AddToCartForm, CartLineForm, CheckoutForm, SignUpForm

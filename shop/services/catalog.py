@@ -41,7 +41,7 @@ def _queue_image_processing(product: Product) -> None:
 
 def _request_indexing(product: Product) -> None:
     """A new photo means a new garment vector (the recommender embeds the original photo)."""
-    from recommender.services import product_index_request
+    from recommender.services.indexing import product_index_request
 
     product_index_request(product=product)
 

@@ -9,9 +9,10 @@ from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.urls import reverse
 
-from recommender import engine
+from recommender import inference
 from recommender.models import GarmentVector
-from recommender.selectors import products_needing_vectors, similar_products
+from recommender.selectors.indexing import products_needing_vectors
+from recommender.selectors.similar import similar_products
 from shop.models import Product
 from shop.services.catalog import product_set_image
 from tests.conftest import WorkerProcess, make_embedder_weights, wait_for
@@ -36,7 +37,7 @@ def test_a_new_photo_is_embedded_by_the_worker_and_feeds_similar_items(celery_wo
     vectors = [wait_for(lambda p=p: _vector_state(p), timeout=60) for p in products]
 
     assert {v.status for v in vectors} == {GarmentVector.Status.INDEXED}
-    assert {v.model_version for v in vectors} == {engine.current_model_version()}
+    assert {v.model_version for v in vectors} == {inference.current_model_version()}
     assert all(len(v.embedding) == 512 and abs(np.linalg.norm(v.embedding) - 1) < 1e-3 for v in vectors)
     similar = similar_products(product=products[0], k=5)
     assert set(similar) == set(products[1:])
@@ -78,13 +79,13 @@ def test_reindex_only_embeds_stale_vectors_and_a_new_model_makes_all_stale(
 
     # A changed photo makes that one vector stale.
     product_set_image(product=products[0], image=ContentFile(jpeg_bytes((10, 200, 10))), filename="q.jpg")
-    assert list(products_needing_vectors(version=engine.current_model_version())) == [products[0]]
+    assert list(products_needing_vectors(version=inference.current_model_version())) == [products[0]]
 
     # A new model version makes every vector stale, and old vectors are not served meanwhile.
-    old = engine.current_model_version()
+    old = inference.current_model_version()
     new_dir = make_embedder_weights(tmp_path / "weights-b", seed=1)
     settings.RECOMMENDER_EMBEDDER_WEIGHTS = {"name": "resnet34-garments", "directory": str(new_dir)}
-    new = engine.current_model_version()
+    new = inference.current_model_version()
     assert new != old
     assert products_needing_vectors(version=new).count() == 3
     assert similar_products(product=products[1]) == []
@@ -130,7 +131,7 @@ def test_a_worker_killed_mid_batch_loses_nothing(celery_worker, embedder_weights
 
 @pytest.mark.django_db(transaction=True)
 def test_a_duplicate_embedding_message_changes_nothing(embedder_weights_dir, unconsumed_queue):
-    from recommender.services import products_embed
+    from recommender.services.indexing import products_embed
 
     product = ProductFactory()
     product_set_image(product=product, image=ContentFile(jpeg_bytes()), filename="p.jpg", process_now=True)

@@ -7,10 +7,10 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from recommender import engine
+from recommender import inference
 from recommender.models import GarmentVector
-from recommender.selectors import similar_products
-from recommender.services import vector_store, vectors_changed
+from recommender.selectors.similar import similar_products
+from recommender.services.indexing import vector_store, vectors_changed
 from shop.errors import ApplicationError
 from tests.factories import CategoryFactory, ProductFactory
 
@@ -32,7 +32,7 @@ def near(base, angle):
 
 @pytest.fixture
 def version(embedder_weights_dir):
-    return engine.current_model_version()
+    return inference.current_model_version()
 
 
 def index(product, vector, version):

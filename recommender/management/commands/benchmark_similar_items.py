@@ -11,8 +11,8 @@ from django.core.cache import cache
 from django.core.management.base import BaseCommand, CommandError
 
 from recommender.models import GarmentVector
-from recommender.selectors import similar_products
-from recommender.services import VECTORS_GENERATION_KEY
+from recommender.selectors.similar import similar_products
+from recommender.services.indexing import VECTORS_GENERATION_KEY
 from shop.models import Product
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from recommender import engine
+from recommender import inference
 from recommender.ml.embedding.evaluate import evaluate_retrieval
 from recommender.ml.weights import WeightsError
 
@@ -30,7 +30,7 @@ class Command(BaseCommand):
         if k < 1:
             raise CommandError("--k must be at least 1.")
         try:
-            result = evaluate_retrieval(gallery, queries, k=k, embedder=engine.embedder())
+            result = evaluate_retrieval(gallery, queries, k=k, embedder=inference.embedder())
         except WeightsError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(json.dumps(result))

@@ -6,9 +6,9 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from recommender.inference import segmenter
 from recommender.ml.datasets.ccp import DatasetError
 from recommender.ml.segmentation.evaluate import SPLITS, evaluate_ccp, split_of
-from recommender.vision import segmenter
 from shop.errors import ApplicationError
 
 

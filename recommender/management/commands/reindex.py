@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from recommender import engine
+from recommender import inference
 from recommender.ml.weights import WeightsError
-from recommender.selectors import products_needing_vectors
-from recommender.services import products_embed
+from recommender.selectors.indexing import products_needing_vectors
+from recommender.services.indexing import products_embed
 from recommender.tasks import embed_products
 
 
@@ -26,7 +26,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, batch_size: int, queue: bool, skip_failed: bool, no_progress: bool, **options):
         try:
-            version = engine.current_model_version()
+            version = inference.current_model_version()
         except WeightsError as exc:
             raise CommandError(str(exc)) from exc
         ids = list(

@@ -52,6 +52,8 @@ class Garment:
     pixel_share: float
     confidence: float
     crop: Image.Image = field(repr=False)
+    #: The garment's pixels inside ``bbox`` (crop-sized bool array): colour statistics read only these.
+    mask: np.ndarray = field(repr=False, default=None)
 
 
 @dataclass(frozen=True)
@@ -169,31 +171,57 @@ class Segmenter:
         ]
 
     def _describe(self, image: Image.Image, labels: np.ndarray, confidence: np.ndarray) -> Segmentation:
-        masks = {kind: labels == self.config.classes.index(kind) for kind in GARMENT_CLASSES}
-        garments = []
-        for kind, mask in masks.items():
-            garment = self._garment(image, kind, mask, confidence)
-            if garment is not None:
-                garments.append(garment)
-        garments.sort(key=lambda g: g.pixel_share, reverse=True)
-        return Segmentation(label_map=labels, masks=masks, garments=garments)
-
-    def _garment(self, image: Image.Image, kind: str, mask: np.ndarray, confidence: np.ndarray) -> Garment | None:
-        if mask.mean() < self.min_pixel_share:
-            return None
-        cleaned = _largest_component(mask)
-        share = float(cleaned.mean())
-        if share < self.min_pixel_share:
-            return None
-        rows, cols = np.nonzero(cleaned)
-        bbox = (int(cols.min()), int(rows.min()), int(cols.max()) + 1, int(rows.max()) + 1)
-        return Garment(
-            kind=kind,
-            bbox=bbox,
-            pixel_share=round(share, 4),
-            confidence=round(float(confidence[cleaned].mean()), 4),
-            crop=_white_filled_crop(image, cleaned, bbox),
+        return describe_labels(
+            image, labels, confidence, classes=self.config.classes, min_pixel_share=self.min_pixel_share
         )
+
+
+def describe_labels(
+    image: Image.Image,
+    labels: np.ndarray,
+    confidence: np.ndarray | None = None,
+    *,
+    classes: Sequence[str] = ("background", *GARMENT_CLASSES),
+    min_pixel_share: float = MIN_PIXEL_SHARE,
+) -> Segmentation:
+    """Garments in a photo from its per-pixel class map: the U-Net's, or a true annotation's.
+
+    One garment per class (its largest blob, holes filled) covering at least ``min_pixel_share``
+    of the photo, with its box, white-filled crop and mask. Serving and outfit ingestion both
+    cut garments here, so a street photo's crops look the same whichever labels made them."""
+    image = to_rgb(image)
+    if confidence is None:
+        confidence = np.ones(labels.shape, dtype=np.float32)
+    masks = {kind: labels == classes.index(kind) for kind in GARMENT_CLASSES}
+    garments = []
+    for kind, mask in masks.items():
+        garment = _garment(image, kind, mask, confidence, min_pixel_share)
+        if garment is not None:
+            garments.append(garment)
+    garments.sort(key=lambda g: g.pixel_share, reverse=True)
+    return Segmentation(label_map=labels, masks=masks, garments=garments)
+
+
+def _garment(
+    image: Image.Image, kind: str, mask: np.ndarray, confidence: np.ndarray, min_pixel_share: float
+) -> Garment | None:
+    if mask.mean() < min_pixel_share:
+        return None
+    cleaned = _largest_component(mask)
+    share = float(cleaned.mean())
+    if share < min_pixel_share:
+        return None
+    rows, cols = np.nonzero(cleaned)
+    bbox = (int(cols.min()), int(rows.min()), int(cols.max()) + 1, int(rows.max()) + 1)
+    x0, y0, x1, y1 = bbox
+    return Garment(
+        kind=kind,
+        bbox=bbox,
+        pixel_share=round(share, 4),
+        confidence=round(float(confidence[cleaned].mean()), 4),
+        crop=_white_filled_crop(image, cleaned, bbox),
+        mask=cleaned[y0:y1, x0:x1].copy(),
+    )
 
 
 def overlay(image: Image.Image, segmentation: Segmentation, alpha: float = 0.45) -> Image.Image:

@@ -1,6 +1,6 @@
-"""Reads of the recommender: what the product page and the API show next to a product.
+"""Similar items: look-alikes of a product.
 
-"Similar items" is a nearest-neighbour query over garment vectors in PostgreSQL. The
+They come from a nearest-neighbour query over garment vectors in PostgreSQL. The
 neighbour *ranking* (ids by distance, same slot) is cached per product, model version
 and vectors generation; availability, price and the product itself are filtered live on
 every request, so a sold-out item disappears at once without flushing the cache.
@@ -16,40 +16,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
 from pgvector.django import CosineDistance
 
-from recommender import engine
-from recommender.ml.weights import WeightsError
 from recommender.models import GarmentVector
+from recommender.selectors.indexing import current_version
 from shop.models import Product
-
-
-def current_version() -> str | None:
-    try:
-        return engine.current_model_version()
-    except WeightsError:
-        return None
-
-
-def stale_vectors_q(version: str) -> Q:
-    """Products whose vector is missing, failed, pending, from another model, photo or slot."""
-    from django.db.models import F
-
-    return (
-        Q(garment_vector__isnull=True)
-        | ~Q(garment_vector__status=GarmentVector.Status.INDEXED)
-        | ~Q(garment_vector__model_version=version)
-        | ~Q(garment_vector__image_sha256=F("image_sha256"))
-        | ~Q(garment_vector__slot=F("category__slot"))
-    )
-
-
-def products_needing_vectors(*, version: str, include_failed: bool = True) -> QuerySet[Product]:
-    qs = Product.objects.exclude(image="").filter(stale_vectors_q(version))
-    if not include_failed:
-        qs = qs.exclude(garment_vector__status=GarmentVector.Status.FAILED)
-    return qs.order_by("pk")
 
 
 def _indexed_vector(product: Product, version: str) -> GarmentVector | None:
@@ -103,7 +74,7 @@ def similar_products(*, product: Product, k: int = 8, cheaper: bool = False) -> 
     if vector is None:
         return []
     limit = settings.RECOMMENDER_CANDIDATES
-    from recommender.services import vectors_generation
+    from recommender.services.indexing import vectors_generation
 
     key = f"recommender:similar:{product.pk}:{version[:16]}:{vectors_generation()}:{limit}"
     ranked = cache.get(key)
@@ -121,12 +92,3 @@ def similar_products(*, product: Product, k: int = 8, cheaper: bool = False) -> 
             found = {p.pk: p for p in Product.objects.filter(pk__in=ids).select_related("category")}
             chosen = [found[pk] for pk in ids if pk in found]
     return chosen
-
-
-def product_recommendations(*, product: Product, cheaper: bool = False) -> dict:
-    """What the product page shows: real neighbours, or nothing."""
-    return {
-        "complete_the_look": [],
-        "similar_items": similar_products(product=product, k=settings.RECOMMENDER_SIMILAR_ON_PAGE, cheaper=cheaper),
-        "similar_cheaper": cheaper,
-    }

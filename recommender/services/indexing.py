@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from recommender import engine
+from recommender import inference
 from recommender.ml.images import ImageError, open_image
 from recommender.ml.weights import WeightsError
 from recommender.models import EMBEDDING_DIM, GarmentVector
@@ -55,7 +55,7 @@ def validate_vector(vector: np.ndarray, *, model_version: str) -> np.ndarray:
         raise ApplicationError(f"A garment vector has {EMBEDDING_DIM} dimensions, not {vector.shape}.")
     if not np.isfinite(vector).all():
         raise ApplicationError("A garment vector must contain only finite numbers.")
-    current = engine.current_model_version()
+    current = inference.current_model_version()
     if model_version != current:
         raise ApplicationError(
             f"Vector from model {model_version[:12]} refused: the model in service is {current[:12]}.",
@@ -101,7 +101,7 @@ def products_embed(*, product_ids: Sequence[int]) -> dict[str, int]:
     broker) propagate so the task can retry the whole batch.
     """
     try:
-        model = engine.embedder()
+        model = inference.embedder()
     except WeightsError as exc:
         _mark_failed(product_ids, f"Model unavailable: {exc}")
         return {"indexed": 0, "failed": len(product_ids), "skipped": 0}

@@ -1,4 +1,5 @@
-"""The Django side's door to the models in ``recommender/ml``.
+"""The one door from the Django side to the models in ``recommender/ml``: every service, selector,
+command and task that needs a model in service asks here.
 
 Which weights are served is a setting (``RECOMMENDER_EMBEDDER_WEIGHTS``: name and
 directory); the model version is the weights' sha256 from the manifest, read without
@@ -9,7 +10,8 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from recommender.ml.weights import read_manifest
+from recommender.ml.weights import WeightsError, read_manifest
+from shop.errors import ApplicationError
 
 
 def _embedder_source() -> tuple[str, str | None]:
@@ -32,3 +34,19 @@ def embedder():
     name, directory = _embedder_source()
     torch.set_num_threads(settings.RECOMMENDER_TORCH_THREADS)
     return get_embedder(name=name, directory=directory)
+
+
+def segmenter(device: str | None = None):
+    """The process-wide U-Net (loaded once), configured as it serves, or a clear error.
+
+    Evaluation uses this same function, so the measured numbers are those of the served
+    configuration (test-time flip included when ``RECOMMENDER_SEGMENTATION_TTA`` is on)."""
+    import torch
+
+    from recommender.ml.segmentation.inference import get_segmenter
+
+    torch.set_num_threads(settings.RECOMMENDER_TORCH_THREADS)
+    try:
+        return get_segmenter(device=device, tta_flip=settings.RECOMMENDER_SEGMENTATION_TTA)
+    except WeightsError as exc:
+        raise ApplicationError(f"The segmentation model is unavailable: {exc}", code="model_unavailable") from exc

@@ -1,0 +1,1 @@
+"""Garment colour in CIELAB: conversion, statistics over a garment's own pixels, and colour difference."""

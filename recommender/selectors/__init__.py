@@ -1,0 +1,1 @@
+"""Reads of the recommender, one module per feature (similar items, complements, photo searches, models)."""

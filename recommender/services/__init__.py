@@ -1,0 +1,1 @@
+"""Writes of the recommender, one module per feature (indexing, outfits, complements, photo searches)."""
