@@ -8,7 +8,9 @@ loading the model, so a web process can tell stale vectors from current ones che
 
 from __future__ import annotations
 
+import numpy as np
 from django.conf import settings
+from PIL import Image
 
 from recommender.ml.weights import WeightsError, read_manifest
 from shop.errors import ApplicationError
@@ -50,3 +52,11 @@ def segmenter(device: str | None = None):
         return get_segmenter(device=device, tta_flip=settings.RECOMMENDER_SEGMENTATION_TTA)
     except WeightsError as exc:
         raise ApplicationError(f"The segmentation model is unavailable: {exc}", code="model_unavailable") from exc
+
+
+def product_garment_mask(image: Image.Image) -> np.ndarray:
+    """The garment's pixels in a catalog product photo: a photo-sized bool array, all False when no
+    foreground is found. Colours and complement features of catalog products read only these pixels."""
+    from recommender.ml.segmentation.background import remove_background
+
+    return np.asarray(remove_background(image).getchannel("A")) >= 128
