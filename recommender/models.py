@@ -61,3 +61,125 @@ class GarmentVector(models.Model):
 
     def __str__(self) -> str:
         return f"Vector of {self.product_id} ({self.status})"
+
+
+class OutfitPhoto(models.Model):
+    """A photo of a whole outfit: a street photo the recommender learns from, or a customer's photo to search by.
+
+    Street photos teach which garments are worn together; a customer's photo goes through the
+    same garment-cutting code, and is never used as a street outfit."""
+
+    class Source(models.TextChoices):
+        STREET_ANNOTATED = "street_annotated", "Street photo, pixel labels"
+        STREET_TAGGED = "street_tagged", "Street photo, garment tags (segmented by our model)"
+        CUSTOMER = "customer", "Customer photo"
+
+    STREET_SOURCES = (Source.STREET_ANNOTATED, Source.STREET_TAGGED)
+
+    source = models.CharField("source", max_length=20, choices=Source.choices)
+    external_id = models.CharField(
+        "external id", max_length=64, blank=True, help_text="The photo's id in its dataset (street photos)."
+    )
+    image = models.ImageField("photo", upload_to="outfits/", blank=True)
+    image_sha256 = models.CharField("photo hash", max_length=64, blank=True)
+    width = models.PositiveIntegerField("width", default=0)
+    height = models.PositiveIntegerField("height", default=0)
+    segmenter_version = models.CharField(
+        "segmenter version", max_length=64, blank=True, help_text="Empty when the garments come from pixel labels."
+    )
+    created_at = models.DateTimeField("created", auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "outfit photo"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"],
+                condition=~Q(source="customer"),
+                name="outfit_photo_unique_street_id",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} {self.external_id or self.pk}"
+
+
+#: The slots an outfit garment can have; outerwear is a top whose fine label is a coat, jacket, blazer, …
+GARMENT_SLOTS = ("top", "bottom", "dress", "outerwear")
+
+
+def _street_garment_index(slot: str) -> HnswIndex:
+    return HnswIndex(
+        name=f"garment_{slot}_hnsw",
+        fields=["embedding"],
+        m=16,
+        ef_construction=64,
+        opclasses=["vector_cosine_ops"],
+        condition=Q(slot=slot, is_street=True),
+    )
+
+
+class Garment(models.Model):
+    """One garment cut out of an outfit photo: where it is, what it looks like, and its vector."""
+
+    class Origin(models.TextChoices):
+        ANNOTATION = "annotation", "Pixel labels"
+        SEGMENTER = "segmenter", "Our segmenter"
+        BOX = "box", "A box drawn by the customer"
+
+    SLOTS = GARMENT_SLOTS
+
+    photo = models.ForeignKey(OutfitPhoto, verbose_name="photo", on_delete=models.CASCADE, related_name="garments")
+    slot = models.CharField("slot", max_length=20, choices=[(s, s.title()) for s in SLOTS])
+    fine_label = models.CharField("fine label", max_length=40, blank=True, help_text="e.g. jeans, blazer, skirt.")
+    origin = models.CharField("found by", max_length=12, choices=Origin.choices)
+    is_street = models.BooleanField(
+        "street outfit", default=False, editable=False, help_text="Part of a street outfit the recommender learns from."
+    )
+    bbox = models.JSONField("box", help_text="[x0, y0, x1, y1] in photo pixels; x1 and y1 exclusive.")
+    pixel_share = models.FloatField("share of the photo")
+    confidence = models.FloatField("confidence", default=1.0)
+    crop = models.ImageField("white-filled crop", upload_to="garments/", blank=True)
+    colour = models.JSONField(
+        "colour statistics", default=dict, blank=True, help_text="CIELAB statistics of the garment's own pixels."
+    )
+    embedding = VectorField("embedding", dimensions=EMBEDDING_DIM, null=True, blank=True)
+    embedder_version = models.CharField("embedder version", max_length=64, blank=True)
+    created_at = models.DateTimeField("created", auto_now_add=True)
+
+    class Meta:
+        ordering = ["photo_id", "slot"]
+        verbose_name = "garment"
+        indexes = [_street_garment_index(slot) for slot in GARMENT_SLOTS]
+
+    def __str__(self) -> str:
+        return f"{self.slot} in {self.photo}"
+
+
+class ComplementRule(models.Model):
+    """A curator's word on one pairing: pin it (shown first, in the curator's order) or block it (never shown)."""
+
+    class Kind(models.TextChoices):
+        PIN = "pin", "Pin"
+        BLOCK = "block", "Block"
+
+    product = models.ForeignKey(
+        Product, verbose_name="product", on_delete=models.CASCADE, related_name="complement_rules"
+    )
+    other = models.ForeignKey(
+        Product, verbose_name="goes with", on_delete=models.CASCADE, related_name="complement_rules_as_other"
+    )
+    kind = models.CharField("rule", max_length=5, choices=Kind.choices)
+    position = models.PositiveSmallIntegerField("position", default=0, help_text="Pins are shown in this order.")
+    created_at = models.DateTimeField("created", auto_now_add=True)
+
+    class Meta:
+        ordering = ["product_id", "kind", "position", "pk"]
+        verbose_name = "complement rule"
+        constraints = [
+            models.UniqueConstraint(fields=["product", "other"], name="complement_rule_one_per_pair"),
+            models.CheckConstraint(condition=~Q(product=models.F("other")), name="complement_rule_not_self"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.other} for {self.product}"
