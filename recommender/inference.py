@@ -38,6 +38,25 @@ def embedder():
     return get_embedder(name=name, directory=directory)
 
 
+def _complement_source() -> tuple[str, str | None]:
+    source = settings.RECOMMENDER_COMPLEMENT_WEIGHTS
+    return source["name"], source.get("directory")
+
+
+def current_complement_version() -> str:
+    """sha256 of the complement model in service (raises ``WeightsError`` if it is missing)."""
+    name, directory = _complement_source()
+    return read_manifest(name, directory=directory)["sha256"]
+
+
+def complement_model():
+    """The complement model ("goes with") for the configured weights, loaded once per process."""
+    from recommender.ml.complement.inference import get_complement_model
+
+    name, directory = _complement_source()
+    return get_complement_model(name=name, directory=directory)
+
+
 def segmenter(device: str | None = None):
     """The process-wide U-Net (loaded once), configured as it serves, or a clear error.
 

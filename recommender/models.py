@@ -183,3 +183,54 @@ class ComplementRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.other} for {self.product}"
+
+
+#: Dimension of the complement model's query and candidate vectors (its manifest says the same).
+COMPLEMENT_DIM = 64
+
+#: Which catalog slots go with which: a top (or outerwear) gets bottoms, a bottom gets tops, a dress gets outerwear.
+COMPLEMENT_TARGETS: dict[str, tuple[str, ...]] = {
+    "top": ("bottom",),
+    "outerwear": ("bottom",),
+    "bottom": ("top", "outerwear"),
+    "dress": ("outerwear",),
+}
+
+
+def _candidate_index(targets: tuple[str, ...]) -> HnswIndex:
+    # One partial index per *question* ("tops and outerwear for a bottom"), so each section
+    # is one HNSW query whose WHERE clause is the index's own condition: it returns k rows.
+    return HnswIndex(
+        name=f"complement_{'_'.join(targets)}_hnsw",
+        fields=["candidate"],
+        m=16,
+        ef_construction=64,
+        opclasses=["vector_cosine_ops"],
+        condition=Q(slot__in=list(targets)),
+    )
+
+
+class ComplementVector(models.Model):
+    """A product's two complement vectors: what it asks for (query) and how it answers (candidate).
+
+    "Goes with" is the cosine between one product's query vector and another's candidate
+    vector, so "Complete the look" is one pgvector HNSW query per section."""
+
+    product = models.OneToOneField(
+        Product, verbose_name="product", on_delete=models.CASCADE, related_name="complement_vector"
+    )
+    slot = models.CharField("slot", max_length=20, choices=Category.Slot.choices)
+    query = VectorField("query vector", dimensions=COMPLEMENT_DIM)
+    candidate = VectorField("candidate vector", dimensions=COMPLEMENT_DIM)
+    model_version = models.CharField("model version", max_length=64, help_text="sha256 of the complement model.")
+    image_sha256 = models.CharField("image hash", max_length=64, blank=True, help_text="The photo it was made from.")
+    colour = models.JSONField("colour statistics", default=dict, blank=True)
+    updated_at = models.DateTimeField("updated", auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        verbose_name = "complement vector"
+        indexes = [_candidate_index(targets) for targets in sorted(set(COMPLEMENT_TARGETS.values()))]
+
+    def __str__(self) -> str:
+        return f"Complement vectors of {self.product_id}"

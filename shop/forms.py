@@ -20,6 +20,10 @@ class AddToCartForm(forms.Form):
     quantity = forms.IntegerField(min_value=1, max_value=MAX_QUANTITY, initial=1)
 
 
+class AddLookForm(forms.Form):
+    with_product = forms.IntegerField(min_value=1)
+
+
 class CartLineForm(forms.Form):
     quantity = forms.IntegerField(min_value=0, max_value=MAX_QUANTITY)
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("products/<slug:slug>/", views.product_detail, name="product-detail"),
     path("cart/", views.cart_detail, name="cart"),
     path("cart/add/<int:product_id>/", views.cart_add, name="cart-add"),
+    path("cart/add-look/<int:product_id>/", views.cart_look_add, name="cart-add-look"),
     path("cart/update/<int:product_id>/", views.cart_update, name="cart-update"),
     path("checkout/", views.checkout, name="checkout"),
     path("orders/", views.order_list, name="order-list"),

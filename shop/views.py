@@ -13,9 +13,9 @@ from django.views.decorators.http import require_POST
 from recommender.selectors.product_page import product_recommendations
 from shop import selectors
 from shop.errors import ApplicationError
-from shop.forms import AddToCartForm, CartLineForm, CheckoutForm, SignUpForm
+from shop.forms import AddLookForm, AddToCartForm, CartLineForm, CheckoutForm, SignUpForm
 from shop.models import Category, Colour
-from shop.services.carts import cart_add_item, cart_for, cart_set_quantity
+from shop.services.carts import cart_add_item, cart_add_look, cart_for, cart_set_quantity
 from shop.services.orders import order_place
 
 PAGE_SIZE = 24
@@ -78,6 +78,23 @@ def cart_add(request: HttpRequest, product_id: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Added {item.product.name} to your cart.")
+    return redirect("shop:cart")
+
+
+@require_POST
+def cart_look_add(request: HttpRequest, product_id: int) -> HttpResponse:
+    """ "Add the look": this product and the chosen piece that goes with it, in one step."""
+    form = AddLookForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a piece to go with it.")
+        return redirect("shop:cart")
+    cart = cart_for(user=request.user, session=request.session)
+    try:
+        items = cart_add_look(cart=cart, product_ids=[product_id, form.cleaned_data["with_product"]])
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Added the look to your cart: " + " and ".join(i.product.name for i in items) + ".")
     return redirect("shop:cart")
 
 

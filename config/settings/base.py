@@ -207,6 +207,12 @@ RECOMMENDER_EMBEDDER_WEIGHTS = {
     "name": env("RECOMMENDER_EMBEDDER_NAME", default="resnet34-garments"),
     "directory": env("RECOMMENDER_WEIGHTS_DIR", default=None),
 }
+# The complement model ("Complete the look"); its manifest names the embedder version it expects.
+RECOMMENDER_COMPLEMENT_WEIGHTS = {
+    "name": env("RECOMMENDER_COMPLEMENT_NAME", default="complement-ccp"),
+    "directory": env("RECOMMENDER_COMPLEMENT_DIR", default=None),
+}
+RECOMMENDER_COMPLEMENTS_ON_PAGE = 6
 RECOMMENDER_TORCH_THREADS = env.int("RECOMMENDER_TORCH_THREADS", default=2)
 RECOMMENDER_BATCH_SIZE = env.int("RECOMMENDER_BATCH_SIZE", default=32)
 RECOMMENDER_CANDIDATES = env.int("RECOMMENDER_CANDIDATES", default=100)

@@ -1,4 +1,4 @@
-"""Which products need a garment vector, and which model version is in service."""
+"""Which products need indexing (garment and complement vectors), and which model versions are in service."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from django.db.models import F, Q, QuerySet
 
 from recommender import inference
 from recommender.ml.weights import WeightsError
-from recommender.models import GarmentVector
+from recommender.models import COMPLEMENT_TARGETS, GarmentVector
 from shop.models import Product
 
 
@@ -17,19 +17,40 @@ def current_version() -> str | None:
         return None
 
 
-def stale_vectors_q(version: str) -> Q:
-    """Products whose vector is missing, failed, pending, from another model, photo or slot."""
+def current_complement_version() -> str | None:
+    try:
+        return inference.current_complement_version()
+    except WeightsError:
+        return None
+
+
+def stale_complements_q(complement_version: str | None) -> Q:
+    """Products of a slot that has complements whose complement vectors are missing or out of date."""
+    if complement_version is None:
+        return Q(pk__in=[])
+    return Q(category__slot__in=list(COMPLEMENT_TARGETS)) & (
+        Q(complement_vector__isnull=True)
+        | ~Q(complement_vector__model_version=complement_version)
+        | ~Q(complement_vector__image_sha256=F("image_sha256"))
+        | ~Q(complement_vector__slot=F("category__slot"))
+    )
+
+
+def stale_vectors_q(version: str, complement_version: str | None = None) -> Q:
+    """Products whose vector is missing, failed, pending, from another model, photo or slot,
+    or whose complement vectors are (when a complement model is in service)."""
     return (
         Q(garment_vector__isnull=True)
         | ~Q(garment_vector__status=GarmentVector.Status.INDEXED)
         | ~Q(garment_vector__model_version=version)
         | ~Q(garment_vector__image_sha256=F("image_sha256"))
         | ~Q(garment_vector__slot=F("category__slot"))
+        | stale_complements_q(complement_version)
     )
 
 
 def products_needing_vectors(*, version: str, include_failed: bool = True) -> QuerySet[Product]:
-    qs = Product.objects.exclude(image="").filter(stale_vectors_q(version))
+    qs = Product.objects.exclude(image="").filter(stale_vectors_q(version, current_complement_version()))
     if not include_failed:
         qs = qs.exclude(garment_vector__status=GarmentVector.Status.FAILED)
     return qs.order_by("pk")

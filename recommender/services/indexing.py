@@ -16,6 +16,8 @@ from recommender import inference
 from recommender.ml.images import ImageError, open_image
 from recommender.ml.weights import WeightsError
 from recommender.models import EMBEDDING_DIM, GarmentVector
+from recommender.selectors.indexing import current_complement_version, stale_vectors_q
+from recommender.services.complements import complement_vectors_store
 from shop.errors import ApplicationError
 from shop.models import Product
 
@@ -106,15 +108,11 @@ def products_embed(*, product_ids: Sequence[int]) -> dict[str, int]:
         _mark_failed(product_ids, f"Model unavailable: {exc}")
         return {"indexed": 0, "failed": len(product_ids), "skipped": 0}
     products = list(Product.objects.filter(pk__in=list(product_ids)).select_related("category"))
-    # Already current (same model, photo and slot): a duplicate message costs nothing.
+    # Already current (same models, photo and slot): a duplicate message costs nothing.
     fresh = set(
-        GarmentVector.objects.filter(
-            product__in=products,
-            status=GarmentVector.Status.INDEXED,
-            model_version=model.version,
-            image_sha256=F("product__image_sha256"),
-            slot=F("product__category__slot"),
-        ).values_list("product_id", flat=True)
+        Product.objects.filter(pk__in=[p.pk for p in products])
+        .exclude(stale_vectors_q(model.version, current_complement_version()))
+        .values_list("pk", flat=True)
     )
     skipped = len(fresh)
     products = [p for p in products if p.pk not in fresh]
@@ -138,5 +136,6 @@ def products_embed(*, product_ids: Sequence[int]) -> dict[str, int]:
         with transaction.atomic():
             for product, vector in zip(ready, vectors, strict=True):
                 vector_store(product=product, vector=vector, model_version=model.version)
+        complement_vectors_store(products=ready, images=images)
         vectors_changed()
     return {"indexed": len(ready), "failed": failed, "skipped": skipped}

@@ -108,3 +108,16 @@ def cart_merge(*, anonymous_cart_id: int | None, user) -> Cart:
 
 def cart_clear(*, cart: Cart) -> None:
     cart.items.all().delete()
+
+
+#: A look is the product and what goes with it: two to four pieces.
+LOOK_SIZE = (2, 4)
+
+
+@transaction.atomic
+def cart_add_look(*, cart: Cart, product_ids: list[int]) -> list[CartItem]:
+    """Put a whole look (a product and what goes with it) in the cart in one step: every piece, or none."""
+    unique = list(dict.fromkeys(product_ids))
+    if not LOOK_SIZE[0] <= len(unique) <= LOOK_SIZE[1]:
+        raise ApplicationError(f"A look is {LOOK_SIZE[0]} to {LOOK_SIZE[1]} different products.")
+    return [cart_add_item(cart=cart, product_id=product_id, quantity=1) for product_id in unique]

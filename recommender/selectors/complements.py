@@ -1,0 +1,220 @@
+"""Complete the look: what goes WITH a product, learned from real street outfits.
+
+A top (or outerwear) gets bottoms, a bottom gets tops and outerwear, a dress gets outerwear.
+The ranking is one pgvector HNSW query per section: the product's complement *query* vector
+against the *candidate* vectors of the slots that go with it (a partial index per question,
+so the slot filter is the index's own condition). Curators' pins come first, in their
+order; a blocked pair never shows, in either direction; only on-sale, in-stock items show,
+never the product itself. Each suggestion carries a reason a shopper understands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import Q
+from pgvector.django import CosineDistance
+
+from recommender.ml.colour.lab import delta_e_2000
+from recommender.models import COMPLEMENT_TARGETS, ComplementRule, ComplementVector, Garment, OutfitPhoto
+from recommender.selectors.indexing import current_complement_version, current_version
+from shop.models import Product
+
+#: How many street garments count as "like this" when looking for outfits that back a pairing.
+STREET_NEIGHBOURS = 25
+#: A pairing is "worn together in N street outfits like this" from this many outfits on.
+MIN_STREET_SUPPORT = 2
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    product: Product
+    reason: str
+    pinned: bool = False
+    #: A real street outfit that backs the pairing (its top is like one, its bottom like the other).
+    outfit_photo: OutfitPhoto | None = None
+
+
+@dataclass(frozen=True)
+class Complements:
+    items: list[Suggestion] = field(default_factory=list)
+    #: Why the list is empty: "" when it is not; else a code and a sentence for people.
+    empty_reason: str = ""
+    message: str = ""
+
+
+def _blocked_ids(product: Product) -> set[int]:
+    rules = ComplementRule.objects.filter(kind=ComplementRule.Kind.BLOCK).filter(Q(product=product) | Q(other=product))
+    return {rule.other_id if rule.product_id == product.pk else rule.product_id for rule in rules}
+
+
+def _pinned(product: Product, blocked: set[int]) -> list[Product]:
+    rules = (
+        ComplementRule.objects.filter(product=product, kind=ComplementRule.Kind.PIN)
+        .exclude(other_id__in=blocked)
+        .filter(other__is_active=True, other__stock__gt=0)
+        .select_related("other__category")
+        .order_by("position", "pk")
+    )
+    return [rule.other for rule in rules]
+
+
+def _current_vector(product: Product, version: str) -> ComplementVector | None:
+    return ComplementVector.objects.filter(
+        product=product, model_version=version, image_sha256=product.image_sha256
+    ).first()
+
+
+def _ranked_candidate_ids(vector: ComplementVector, targets: tuple[str, ...], *, limit: int) -> list[int]:
+    """Product ids of the best candidates of ``targets`` for this query vector (approximate, HNSW)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(40, min(limit, 1000))])
+        return list(
+            ComplementVector.objects.filter(slot__in=list(targets), model_version=vector.model_version)
+            .exclude(product_id=vector.product_id)
+            .annotate(distance=CosineDistance("candidate", vector.query))
+            .order_by("distance")
+            .values_list("product_id", flat=True)[:limit]
+        )
+
+
+def _exact_candidate_ids(vector: ComplementVector, targets: tuple[str, ...], *, k: int, exclude: set[int]) -> list[int]:
+    """Exact search with every filter in SQL: k rows whenever k qualify."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        return list(
+            ComplementVector.objects.filter(
+                slot__in=list(targets),
+                model_version=vector.model_version,
+                product__is_active=True,
+                product__stock__gt=0,
+            )
+            .exclude(product_id__in=exclude)
+            .annotate(distance=CosineDistance("candidate", vector.query))
+            .order_by("distance")
+            .values_list("product_id", flat=True)[:k]
+        )
+
+
+def _ranked(vector: ComplementVector, targets: tuple[str, ...], *, k: int, exclude: set[int]) -> list[Product]:
+    from recommender.services.indexing import vectors_generation
+
+    limit = settings.RECOMMENDER_CANDIDATES
+    key = f"recommender:complements:{vector.product_id}:{vector.model_version[:16]}:{vectors_generation()}:{limit}"
+    ranked = cache.get(key)
+    if ranked is None:
+        ranked = _ranked_candidate_ids(vector, targets, limit=limit)
+        cache.set(key, ranked, timeout=settings.RECOMMENDER_CACHE_SECONDS)
+    ranked = [pk for pk in ranked if pk not in exclude]
+    available = Product.objects.filter(pk__in=ranked, is_active=True, stock__gt=0).select_related("category")
+    by_id = {p.pk: p for p in available}
+    chosen = [by_id[pk] for pk in ranked if pk in by_id][:k]
+    if len(chosen) < k:
+        ids = _exact_candidate_ids(vector, targets, k=k, exclude=exclude)
+        if len(ids) > len(chosen):
+            found = {p.pk: p for p in Product.objects.filter(pk__in=ids).select_related("category")}
+            chosen = [found[pk] for pk in ids if pk in found]
+    return chosen
+
+
+def _street_photos_like(product: Product, slot: str, embedder_version: str) -> dict[int, float]:
+    """Street outfits whose ``slot`` garment is among the nearest to this product's garment: photo id -> distance."""
+    vector = getattr(product, "garment_vector", None)
+    if vector is None or vector.embedding is None or vector.model_version != embedder_version:
+        return {}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(40, STREET_NEIGHBOURS)])
+        rows = (
+            Garment.objects.filter(is_street=True, slot=slot, embedder_version=embedder_version)
+            .annotate(distance=CosineDistance("embedding", vector.embedding))
+            .order_by("distance")
+            .values_list("photo_id", "distance")[:STREET_NEIGHBOURS]
+        )
+        return {photo_id: float(distance) for photo_id, distance in rows}
+
+
+def _colour_reason(first: Product, second: Product, colours: dict[int, dict]) -> str:
+    """A sentence about how the two colours work together, from the garments' own pixels."""
+    a, b = colours.get(first.pk, {}).get("lab_mean"), colours.get(second.pk, {}).get("lab_mean")
+    name_a, name_b = (first.colour or "").lower(), (second.colour or "").lower()
+    pair = f"{name_a} with {name_b}" if name_a and name_b and name_a != name_b else ""
+    if a is None or b is None:
+        return f"{pair.capitalize()}: learned from street outfits" if pair else "Learned from real street outfits"
+    a, b = np.asarray(a), np.asarray(b)
+    neutral = min(np.hypot(a[1], a[2]), np.hypot(b[1], b[2])) < 10
+    if abs(a[0] - b[0]) >= 30:
+        what = "a light and dark contrast"
+    elif float(delta_e_2000(a, b)) < 15:
+        what = "tonal, close shades"
+    elif neutral:
+        what = "a neutral that lets the colour lead"
+    else:
+        what = "a confident colour pairing"
+    return f"{pair.capitalize()}: {what}" if pair else what.capitalize()
+
+
+def _with_reasons(product: Product, chosen: list[Product], *, slot: str) -> list[Suggestion]:
+    """Each suggestion with the street outfits that back it, else a sentence about its colours."""
+    embedder_version = current_version()
+    street_slots = {"top": "top", "bottom": "bottom", "dress": "dress", "outerwear": "outerwear"}
+    like_product = (
+        _street_photos_like(product, street_slots.get(slot, slot), embedder_version) if embedder_version else {}
+    )
+    colours = dict(
+        ComplementVector.objects.filter(product_id__in=[product.pk, *[p.pk for p in chosen]]).values_list(
+            "product_id", "colour"
+        )
+    )
+    photos = {}
+    support = {}
+    for candidate in chosen:
+        like_candidate = (
+            _street_photos_like(candidate, candidate.category.slot, embedder_version) if like_product else {}
+        )
+        shared = set(like_product) & set(like_candidate)
+        support[candidate.pk] = len(shared)
+        if shared:
+            photos[candidate.pk] = min(shared, key=lambda pk: like_product[pk] + like_candidate[pk])
+    outfit_photos = OutfitPhoto.objects.in_bulk(list(photos.values()))
+    suggestions = []
+    for candidate in chosen:
+        n = support[candidate.pk]
+        reason = (
+            f"Worn together in {n} street outfits like this"
+            if n >= MIN_STREET_SUPPORT
+            else _colour_reason(product, candidate, colours)
+        )
+        suggestions.append(Suggestion(candidate, reason, outfit_photo=outfit_photos.get(photos.get(candidate.pk))))
+    return suggestions
+
+
+def complements_for(*, product: Product, k: int | None = None) -> Complements:
+    """What goes with ``product``: the curators' pins first, then the model's best, each with a reason."""
+    k = k or settings.RECOMMENDER_COMPLEMENTS_ON_PAGE
+    slot = product.category.slot
+    blocked = _blocked_ids(product)
+    pins = [p for p in _pinned(product, blocked) if p.pk != product.pk][:k]
+    items = [Suggestion(p, "Picked by our stylists", pinned=True) for p in pins]
+    targets = COMPLEMENT_TARGETS.get(slot)
+    if targets is None:
+        if items:
+            return Complements(items)
+        return Complements(
+            [], "no_complements_for_slot", f"We don't suggest pieces to go with {product.category.name.lower()}."
+        )
+    version = current_complement_version()
+    vector = _current_vector(product, version) if version else None
+    if vector is None or len(items) >= k:
+        if items:
+            return Complements(items)
+        return Complements([], "not_indexed", "Suggestions for this item are still being prepared.")
+    exclude = blocked | {product.pk} | {p.pk for p in pins}
+    chosen = _ranked(vector, targets, k=k - len(items), exclude=exclude)
+    items += _with_reasons(product, chosen, slot=slot)
+    if not items:
+        return Complements([], "none_available", "Nothing that goes with this is on sale right now.")
+    return Complements(items)

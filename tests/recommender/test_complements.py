@@ -1,0 +1,233 @@
+"""Complete the look: one HNSW query per section, curators' pins and blocks, reasons, the page and the API."""
+
+import numpy as np
+import pytest
+import torch
+from django.urls import reverse
+
+from recommender.ml.weights import save_weights
+from recommender.models import COMPLEMENT_DIM, ComplementRule, ComplementVector, Garment, OutfitPhoto
+from recommender.selectors.complements import complements_for
+from recommender.services.indexing import vector_store
+from shop.models import CartItem
+from tests.factories import CategoryFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+RNG = np.random.default_rng(3)
+
+
+def unit(v):
+    v = np.asarray(v, dtype=np.float32)
+    return v / np.linalg.norm(v)
+
+
+@pytest.fixture
+def complement_version(settings, tmp_path, embedder_weights_dir):
+    """A complement model in service (only its manifest's version matters to serving)."""
+    manifest = save_weights("complement-ccp", {"w": torch.zeros(2)}, {"dim": COMPLEMENT_DIM}, directory=tmp_path)
+    settings.RECOMMENDER_COMPLEMENT_WEIGHTS = {"name": "complement-ccp", "directory": str(tmp_path)}
+    return manifest["sha256"]
+
+
+@pytest.fixture
+def slots():
+    return {
+        slot: CategoryFactory(slug=f"{slot}s", name=f"{slot.title()}s", slot=slot)
+        for slot in ("top", "bottom", "outerwear", "dress", "shoes")
+    }
+
+
+def store(product, version, *, query=None, candidate=None, colour=None):
+    product.image_sha256 = product.image_sha256 or "0" * 64
+    product.save(update_fields=["image_sha256"])
+    return ComplementVector.objects.create(
+        product=product,
+        slot=product.category.slot,
+        query=(query if query is not None else unit(RNG.normal(size=COMPLEMENT_DIM))).tolist(),
+        candidate=(candidate if candidate is not None else unit(RNG.normal(size=COMPLEMENT_DIM))).tolist(),
+        model_version=version,
+        image_sha256=product.image_sha256,
+        colour=colour or {},
+    )
+
+
+def test_a_top_gets_in_stock_bottoms_best_first_never_itself(complement_version, slots):
+    direction = unit(RNG.normal(size=COMPLEMENT_DIM))
+    top = ProductFactory(category=slots["top"])
+    store(top, complement_version, query=direction, candidate=direction)
+    best = ProductFactory(category=slots["bottom"])
+    store(best, complement_version, candidate=direction)
+    good = ProductFactory(category=slots["bottom"])
+    store(good, complement_version, candidate=unit(direction + 0.5 * unit(RNG.normal(size=COMPLEMENT_DIM))))
+    store(ProductFactory(category=slots["bottom"], stock=0), complement_version, candidate=direction)
+    store(ProductFactory(category=slots["bottom"], is_active=False), complement_version, candidate=direction)
+    store(ProductFactory(category=slots["top"]), complement_version, candidate=direction)  # a top: never for a top
+    store(ProductFactory(category=slots["dress"]), complement_version, candidate=direction)
+
+    result = complements_for(product=top, k=5)
+
+    assert [s.product for s in result.items] == [best, good]
+    assert all(s.reason for s in result.items)
+
+
+def test_a_bottom_gets_tops_and_outerwear_and_a_dress_gets_outerwear(complement_version, slots):
+    bottom = store(ProductFactory(category=slots["bottom"]), complement_version).product
+    dress = store(ProductFactory(category=slots["dress"]), complement_version).product
+    top = store(ProductFactory(category=slots["top"]), complement_version).product
+    jacket = store(ProductFactory(category=slots["outerwear"]), complement_version).product
+    store(ProductFactory(category=slots["bottom"]), complement_version)
+
+    assert {s.product for s in complements_for(product=bottom, k=5).items} == {top, jacket}
+    assert [s.product for s in complements_for(product=dress, k=5).items] == [jacket]
+
+
+def test_pins_come_first_in_the_curators_order_and_blocks_never_show_either_way(complement_version, slots):
+    top = store(ProductFactory(category=slots["top"]), complement_version).product
+    bottoms = [store(ProductFactory(category=slots["bottom"]), complement_version).product for _ in range(4)]
+    ComplementRule.objects.create(product=top, other=bottoms[3], kind="pin", position=1)
+    ComplementRule.objects.create(product=top, other=bottoms[2], kind="pin", position=2)
+    ComplementRule.objects.create(product=top, other=bottoms[0], kind="block")
+    ComplementRule.objects.create(product=bottoms[1], other=top, kind="block")  # blocked from the other side
+
+    result = complements_for(product=top, k=5)
+
+    assert [s.product for s in result.items] == [bottoms[3], bottoms[2]]
+    assert [s.pinned for s in result.items] == [True, True]
+
+
+def test_a_pin_to_an_inactive_item_or_a_blocked_pair_is_left_out(complement_version, slots):
+    top = store(ProductFactory(category=slots["top"]), complement_version).product
+    gone = store(ProductFactory(category=slots["bottom"], is_active=False), complement_version).product
+    torn = store(ProductFactory(category=slots["bottom"]), complement_version).product
+    ComplementRule.objects.create(product=top, other=gone, kind="pin")
+    ComplementRule.objects.create(product=top, other=torn, kind="pin")
+    ComplementRule.objects.create(product=torn, other=top, kind="block")  # pin one way, block the other: block wins
+
+    assert complements_for(product=top, k=5).items == []
+    assert complements_for(product=top, k=5).empty_reason == "none_available"
+
+
+def test_empty_answers_say_why(complement_version, slots):
+    unindexed = ProductFactory(category=slots["top"])
+    shoes = ProductFactory(category=slots["shoes"])
+
+    assert complements_for(product=unindexed).empty_reason == "not_indexed"
+    assert complements_for(product=shoes).empty_reason == "no_complements_for_slot"
+
+
+def test_vectors_of_another_model_or_photo_are_not_served(complement_version, slots):
+    top = store(ProductFactory(category=slots["top"]), complement_version).product
+    store(ProductFactory(category=slots["bottom"]), complement_version)
+    ComplementVector.objects.filter(product=top).update(image_sha256="1" * 64)  # the photo changed since
+
+    assert complements_for(product=top).empty_reason == "not_indexed"
+
+
+def test_a_pairing_backed_by_street_outfits_says_so_and_shows_one(complement_version, slots, embedder_weights_dir):
+    from recommender import inference
+
+    version = inference.current_model_version()
+    top_look, bottom_look = unit(RNG.normal(size=512)), unit(RNG.normal(size=512))
+    top = store(ProductFactory(category=slots["top"]), complement_version).product
+    bottom = store(ProductFactory(category=slots["bottom"]), complement_version).product
+    for product, look in ((top, top_look), (bottom, bottom_look)):
+        vector_store(product=product, vector=look, model_version=version)
+    for n in range(3):  # three street outfits: a top like ours, worn with a bottom like theirs
+        photo = OutfitPhoto.objects.create(source="street_annotated", external_id=str(n), image="outfits/x.jpg")
+        for slot, look in (("top", top_look), ("bottom", bottom_look)):
+            Garment.objects.create(
+                photo=photo, slot=slot, origin="annotation", is_street=True, bbox=[0, 0, 1, 1], pixel_share=0.2,
+                embedding=unit(look + 0.05 * RNG.normal(size=512)).tolist(), embedder_version=version,
+            )  # fmt: skip
+
+    [suggestion] = complements_for(product=top).items
+
+    assert suggestion.reason == "Worn together in 3 street outfits like this"
+    assert suggestion.outfit_photo is not None and suggestion.outfit_photo.source == "street_annotated"
+
+
+def test_without_street_support_the_reason_speaks_of_colour(complement_version, slots):
+    top = store(
+        ProductFactory(category=slots["top"], colour="navy"), complement_version, colour={"lab_mean": [25, 5, -30]}
+    )
+    light = {"lab_mean": [80, 2, 15]}
+    store(ProductFactory(category=slots["bottom"], colour="beige"), complement_version, colour=light)
+
+    [suggestion] = complements_for(product=top.product).items
+
+    assert suggestion.reason == "Navy with beige: a light and dark contrast"
+
+
+def test_the_product_page_shows_the_look_and_adds_it_to_the_cart(client, complement_version, slots):
+    top = store(ProductFactory(category=slots["top"], stock=3), complement_version).product
+    bottom = store(ProductFactory(category=slots["bottom"], stock=3), complement_version).product
+
+    page = client.get(top.get_absolute_url())
+    assert "Complete the look" in page.content.decode()
+    assert bottom.name in page.content.decode()
+
+    response = client.post(reverse("shop:cart-add-look", args=[top.pk]), {"with_product": bottom.pk})
+    assert response.status_code == 302
+    assert set(CartItem.objects.values_list("product_id", "quantity")) == {(top.pk, 1), (bottom.pk, 1)}
+
+
+def test_adding_a_look_with_a_sold_out_piece_adds_nothing(client, complement_version, slots):
+    top = ProductFactory(category=slots["top"], stock=3)
+    gone = ProductFactory(category=slots["bottom"], is_active=False)
+
+    client.post(reverse("shop:cart-add-look", args=[top.pk]), {"with_product": gone.pk})
+
+    assert not CartItem.objects.exists()
+
+
+def test_the_page_hides_the_section_when_there_is_nothing_to_show(client, complement_version, slots):
+    top = ProductFactory(category=slots["top"])
+
+    assert "Complete the look" not in client.get(top.get_absolute_url()).content.decode()
+
+
+def test_the_api_lists_complements_with_reasons_and_says_why_when_empty(api_client, complement_version, slots):
+    top = store(ProductFactory(category=slots["top"]), complement_version).product
+    bottom = store(ProductFactory(category=slots["bottom"]), complement_version).product
+    ComplementRule.objects.create(product=top, other=bottom, kind="pin")
+    shoes = ProductFactory(category=slots["shoes"])
+
+    body = api_client.get(f"/api/v1/products/{top.pk}/complements/?k=3").json()
+    assert [item["product"]["id"] for item in body["items"]] == [bottom.pk]
+    assert body["items"][0]["pinned"] is True and body["items"][0]["reason"]
+    assert body["empty_reason"] == ""
+
+    empty = api_client.get(f"/api/v1/products/{shoes.pk}/complements/").json()
+    assert empty["items"] == [] and empty["empty_reason"] == "no_complements_for_slot" and empty["message"]
+
+
+def test_the_api_refuses_bad_parameters_in_the_one_error_shape(api_client, complement_version, slots):
+    top = ProductFactory(category=slots["top"])
+
+    for query in ("k=0", "k=25", "k=abc", "colour=red"):
+        response = api_client.get(f"/api/v1/products/{top.pk}/complements/?{query}")
+        assert response.status_code == 400, query
+        assert set(response.json()["error"]) == {"code", "message", "details"}
+    missing = api_client.get("/api/v1/products/999999/complements/")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("slot", "index"), [("top", "complement_bottom_hnsw"), ("bottom", "complement_top_outerwear_hnsw")]
+)
+def test_each_section_is_one_query_the_partial_hnsw_index_can_answer(complement_version, slots, slot, index):
+    from django.db import connection, transaction
+
+    from recommender.models import COMPLEMENT_TARGETS
+    from recommender.selectors import complements as selectors
+
+    vector = store(ProductFactory(category=slots[slot]), complement_version)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        qs = (
+            ComplementVector.objects.filter(slot__in=list(COMPLEMENT_TARGETS[slot]), model_version=complement_version)
+            .annotate(distance=selectors.CosineDistance("candidate", vector.query))
+            .order_by("distance")[:10]
+        )
+        plan = qs.explain()
+    assert index in plan
