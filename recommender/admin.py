@@ -7,9 +7,10 @@ from django.contrib import admin, messages
 from django.db.models import Count
 from django.template.response import TemplateResponse
 from django.urls import path
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
-from recommender.models import GarmentVector
+from recommender.models import ComplementRule, Garment, GarmentVector, OutfitPhoto
+from recommender.selectors.complements import complements_for
 from recommender.selectors.indexing import current_version
 from recommender.selectors.models import background_model, model_cards
 from recommender.selectors.previews import segmentation_preview
@@ -98,9 +99,24 @@ class GarmentVectorAdmin(admin.ModelAdmin):
         self.message_user(request, f"Queued {queryset.count()} products for indexing.", messages.SUCCESS)
 
 
-class IndexedProductAdmin(ProductAdmin):
-    """The shop's product admin plus the recommender's indexing state and a retry action."""
+class ComplementRuleInline(admin.TabularInline):
+    """Pins (shown first, in this order) and blocks (never shown, in either direction) for this product."""
 
+    model = ComplementRule
+    fk_name = "product"
+    fields = ["other", "kind", "position"]
+    raw_id_fields = ["other"]
+    extra = 1
+    verbose_name = "complete-the-look rule"
+    verbose_name_plural = "Complete the look: pins and blocks"
+
+
+class IndexedProductAdmin(ProductAdmin):
+    """The shop's product admin plus the recommender's indexing state, complete-the-look rules and preview."""
+
+    inlines = [*ProductAdmin.inlines, ComplementRuleInline]
+    readonly_fields = [*ProductAdmin.readonly_fields, "complete_the_look"]
+    fieldsets = [*ProductAdmin.fieldsets, ("Complete the look, as customers see it", {"fields": ["complete_the_look"]})]
     list_display = [*ProductAdmin.list_display, "index_state"]
     list_filter = [*ProductAdmin.list_filter, "garment_vector__status"]
     list_select_related = [*ProductAdmin.list_select_related, "garment_vector"]
@@ -115,6 +131,32 @@ class IndexedProductAdmin(ProductAdmin):
         vector = getattr(obj, "garment_vector", None)
         return _badge(index_state(obj, getattr(self, "_version", None)), vector.error if vector else "")
 
+    @admin.display(description="preview")
+    def complete_the_look(self, obj: Product):
+        if obj.pk is None:
+            return "Save the product first."
+        result = complements_for(product=obj)
+        if not result.items:
+            return result.message
+        return format_html(
+            "<ol>{}</ol>",
+            format_html_join(
+                "",
+                '<li><a href="{}">{}</a> · {} {} — {}{}</li>',
+                (
+                    (
+                        f"../../{s.product.pk}/change/",
+                        s.product.name,
+                        s.product.price,
+                        s.product.currency,
+                        s.reason,
+                        " (pinned)" if s.pinned else "",
+                    )
+                    for s in result.items
+                ),
+            ),
+        )
+
     @admin.action(description="Index again (garment vectors)")
     def reindex(self, request, queryset):
         count = 0
@@ -126,3 +168,47 @@ class IndexedProductAdmin(ProductAdmin):
 
 admin.site.unregister(Product)
 admin.site.register(Product, IndexedProductAdmin)
+
+
+@admin.register(ComplementRule)
+class ComplementRuleAdmin(admin.ModelAdmin):
+    list_display = ["product", "kind", "other", "position", "created_at"]
+    list_filter = ["kind"]
+    raw_id_fields = ["product", "other"]
+    search_fields = ["product__name", "product__sku", "other__name", "other__sku"]
+
+
+class GarmentInline(admin.TabularInline):
+    model = Garment
+    fields = ["slot", "fine_label", "origin", "pixel_share", "confidence", "crop_preview", "embedder_version"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="crop")
+    def crop_preview(self, obj: Garment):
+        return format_html('<img src="{}" style="max-height:90px">', obj.crop.url) if obj.crop else "—"
+
+
+@admin.register(OutfitPhoto)
+class OutfitPhotoAdmin(admin.ModelAdmin):
+    """Street outfits the recommender learns from (read-only: ``manage.py ingest_outfits`` writes them)."""
+
+    list_display = ["__str__", "source", "external_id", "garment_count", "segmenter_version", "created_at"]
+    list_filter = ["source"]
+    search_fields = ["external_id"]
+    readonly_fields = [f.name for f in OutfitPhoto._meta.fields]
+    inlines = [GarmentInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).exclude(source=OutfitPhoto.Source.CUSTOMER).annotate(n=Count("garments"))
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(description="garments", ordering="n")
+    def garment_count(self, obj) -> int:
+        return obj.n

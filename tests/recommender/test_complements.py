@@ -231,3 +231,18 @@ def test_each_section_is_one_query_the_partial_hnsw_index_can_answer(complement_
         )
         plan = qs.explain()
     assert index in plan
+
+
+def test_curators_pin_a_complement_in_the_admin_and_preview_what_customers_see(client, complement_version, slots):
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    top = store(ProductFactory(category=slots["top"], name="Linen shirt"), complement_version).product
+    chinos = store(ProductFactory(category=slots["bottom"], name="Sand chinos"), complement_version).product
+    url = reverse("admin:shop_product_change", args=[top.pk])
+    page = client.get(url).content.decode()
+    assert "Complete the look: pins and blocks" in page and "Sand chinos" in page  # the preview
+
+    ComplementRule.objects.create(product=top, other=chinos, kind="block")
+    page = client.get(url).content.decode()
+    assert "Sand chinos</a>" not in page and "Nothing that goes with this is on sale" in page

@@ -49,6 +49,9 @@ def _product_form(product, **overrides):
         "is_active": "on",
         "colour": "",
         "dominant_colour": "",
+        # the complete-the-look pins and blocks inline, left empty
+        "complement_rules-TOTAL_FORMS": "0",
+        "complement_rules-INITIAL_FORMS": "0",
     }
     data.update(overrides)
     return data
