@@ -1,0 +1,31 @@
+"""``manage.py benchmark_product_page``: product page latency under concurrent clients; one JSON line last."""
+
+from __future__ import annotations
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from recommender.benchmarks.product_page import run
+from recommender.models import ComplementVector
+
+
+class Command(BaseCommand):
+    help = "Serve the shop with gunicorn and request product pages (both sections) from N concurrent clients."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--clients", type=int, default=8)
+        parser.add_argument("--requests", type=int, default=800)
+        parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+
+    def handle(self, *args, clients: int, requests: int, workers: int, **options):
+        slugs = list(ComplementVector.objects.filter(product__is_active=True).values_list("product__slug", flat=True))
+        if not slugs:
+            raise CommandError("No product has complement vectors: run `manage.py seed_demo` and `manage.py reindex`.")
+        result = run([f"/products/{slug}/" for slug in slugs], clients=clients, requests=requests, workers=workers)
+        self.stderr.write(
+            f"{result.requests} pages from {result.clients} clients, {result.server_workers} server processes: "
+            f"p50 {result.p50_ms} ms, p95 {result.p95_ms} ms, p99 {result.p99_ms} ms, "
+            f"{result.requests_per_s} pages/s, {result.errors} errors"
+        )
+        self.stdout.write(json.dumps(result.__dict__))
