@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -137,3 +139,100 @@ def garments_embed(*, garments: Sequence[Garment], crops: Sequence[Image.Image] 
             garment.embedding = np.asarray(vector, dtype=np.float32).tolist()
             garment.embedder_version = model.version
             garment.save(update_fields=["embedding", "embedder_version"])
+
+
+@transaction.atomic
+def outfit_photo_delete(*, photo: OutfitPhoto) -> None:
+    """Delete an outfit photo, its garments and their files (the files once the delete is committed)."""
+    names = [(photo.image.storage, photo.image.name)] if photo.image else []
+    names += [(g.crop.storage, g.crop.name) for g in photo.garments.all() if g.crop]
+    photo.delete()
+    for storage, name in names:
+        transaction.on_commit(lambda storage=storage, name=name: storage.delete(name))
+
+
+def street_outfit_store(
+    *, source: str, external_id: str, image: Image.Image, reading, segmenter_version: str = ""
+) -> OutfitPhoto | None:
+    """Store one street outfit read by ``recommender.ml.complement.outfits`` (or forget it, if it was dropped).
+
+    Running it twice gives the same rows; a photo that is now dropped leaves nothing behind."""
+    if reading.dropped or not reading.garments:
+        for stale in OutfitPhoto.objects.filter(source=source, external_id=external_id):
+            outfit_photo_delete(photo=stale)
+        return None
+    photo = street_photo_store(source=source, external_id=external_id, image=image, segmenter_version=segmenter_version)
+    origin = Garment.Origin.ANNOTATION if source == OutfitPhoto.Source.STREET_ANNOTATED else Garment.Origin.SEGMENTER
+    rows = garments_replace(photo=photo, cuts=reading.garments, origin=origin)
+    garments_embed(garments=rows, crops=[g.crop for g in reading.garments])
+    return photo
+
+
+@dataclass
+class IngestReport:
+    kept: Counter = field(default_factory=Counter)
+    dropped: Counter = field(default_factory=Counter)
+    current: int = 0
+
+    def lines(self) -> list[str]:
+        out = [f"kept {n} {source} photos" for source, n in sorted(self.kept.items())]
+        out += [f"already current, left alone: {self.current}"] if self.current else []
+        out += [f"dropped {n}: {reason}" for reason, n in self.dropped.most_common()]
+        return out
+
+
+def _current_ids(source: str, *, embedder_version: str, segmenter_version: str = "") -> set[str]:
+    """Street photos of ``source`` whose garments were all made by these model versions."""
+    photos = OutfitPhoto.objects.filter(source=source, segmenter_version=segmenter_version)
+    stale = Garment.objects.filter(photo__in=photos).exclude(embedder_version=embedder_version)
+    return set(photos.exclude(pk__in=stale.values("photo_id")).values_list("external_id", flat=True))
+
+
+def outfits_ingest(
+    *, ccp_dir: str | None = None, tagged_dir: str | None = None, force: bool = False, progress=None
+) -> IngestReport:
+    """Read street outfits into the database: annotated CCP photos cut with their true labels, tagged
+    ones cut by the segmenter in service and dropped where it disagrees with their tags.
+
+    Idempotent: photos already made by the models in service are left alone (``force`` redoes them)."""
+    from recommender.ml.complement.data import annotated_outfits, tagged_outfits
+    from recommender.ml.datasets.ccp import list_samples
+
+    progress = progress or (lambda iterable, **kwargs: iterable)
+    report = IngestReport()
+    embedder_version = inference.current_model_version()
+    if ccp_dir:
+        source = OutfitPhoto.Source.STREET_ANNOTATED
+        done = set() if force else _current_ids(source, embedder_version=embedder_version)
+        ids = [s.id for s in list_samples(ccp_dir) if s.id not in done]
+        report.current += len(done)
+        for outfit in progress(annotated_outfits(ccp_dir, ids), total=len(ids), desc="annotated"):
+            _store(report, source, outfit, segmenter_version="")
+    if tagged_dir:
+        from pathlib import Path
+
+        source = OutfitPhoto.Source.STREET_TAGGED
+        segmenter = inference.segmenter()
+        version = segmenter.version
+        done = set() if force else _current_ids(source, embedder_version=embedder_version, segmenter_version=version)
+        total = len(list((Path(tagged_dir) / "photos").glob("*.jpg")))
+        for outfit in progress(tagged_outfits(tagged_dir, segmenter), total=total, desc="tagged"):
+            if outfit.photo_id in done and not outfit.reading.dropped:
+                report.current += 1
+                continue
+            _store(report, source, outfit, segmenter_version=version)
+    return report
+
+
+def _store(report: IngestReport, source: str, outfit, *, segmenter_version: str) -> None:
+    photo = street_outfit_store(
+        source=source,
+        external_id=outfit.photo_id,
+        image=outfit.image,
+        reading=outfit.reading,
+        segmenter_version=segmenter_version,
+    )
+    if photo is None:
+        report.dropped[outfit.reading.dropped or "no garment found"] += 1
+    else:
+        report.kept[source] += 1
