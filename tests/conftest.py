@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -181,3 +182,47 @@ def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.1):
         if time.monotonic() > deadline:
             pytest.fail(f"Condition not met within {timeout:.0f}s")
         time.sleep(interval)
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture
+def page():
+    """Headless Debian Chromium through Playwright, sized like a phone."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: `make test` installs Debian's chromium (apt-get install chromium).")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls in the test are still
+    # plain synchronous code, so Django's async guard does not apply here.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
+        )
+        context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
+        yield context.new_page()
+        browser.close()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture
+def complement_version(settings, tmp_path, embedder_weights_dir):
+    """A complement model in service, as far as serving can tell (only its manifest's version matters there)."""
+    import torch
+
+    from recommender.ml.weights import save_weights
+
+    manifest = save_weights("complement-ccp", {"w": torch.zeros(2)}, {"note": "test"}, directory=tmp_path)
+    settings.RECOMMENDER_COMPLEMENT_WEIGHTS = {"name": "complement-ccp", "directory": str(tmp_path)}
+    return manifest["sha256"]

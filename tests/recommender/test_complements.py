@@ -2,10 +2,8 @@
 
 import numpy as np
 import pytest
-import torch
 from django.urls import reverse
 
-from recommender.ml.weights import save_weights
 from recommender.models import COMPLEMENT_DIM, ComplementRule, ComplementVector, Garment, OutfitPhoto
 from recommender.selectors.complements import complements_for
 from recommender.services.indexing import vector_store
@@ -19,14 +17,6 @@ RNG = np.random.default_rng(3)
 def unit(v):
     v = np.asarray(v, dtype=np.float32)
     return v / np.linalg.norm(v)
-
-
-@pytest.fixture
-def complement_version(settings, tmp_path, embedder_weights_dir):
-    """A complement model in service (only its manifest's version matters to serving)."""
-    manifest = save_weights("complement-ccp", {"w": torch.zeros(2)}, {"dim": COMPLEMENT_DIM}, directory=tmp_path)
-    settings.RECOMMENDER_COMPLEMENT_WEIGHTS = {"name": "complement-ccp", "directory": str(tmp_path)}
-    return manifest["sha256"]
 
 
 @pytest.fixture
