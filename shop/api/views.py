@@ -93,6 +93,8 @@ CART_QUANTITY_SCHEMA = {
     )
 )
 class TokenApi(ObtainAuthToken):
+    # No session here, so no CSRF check: the answer is a token in the body, never a cookie.
+    authentication_classes: list = []
     # ObtainAuthToken turns throttling off; ours keeps the API's address throttles on this door too.
     throttle_classes = api_settings.DEFAULT_THROTTLE_CLASSES
 
