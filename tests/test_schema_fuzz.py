@@ -2,8 +2,10 @@
 
 Every operation is called with generated valid and invalid inputs, as an anonymous client
 and with a customer's token. Passing means: no 5xx, every status code, content type, header
-and body as the schema documents. Bounded to about a minute (``--max-time``); the same
-command with ``--max-examples 1000`` is the long run recorded in docs/SECURITY.md.
+and body as the schema documents. Bounded to about a minute (``--max-time``); ``make fuzz``
+(``python -m tests.test_schema_fuzz``) runs the same checks outside the suite, against
+``runserver`` on a database of its own, for as many cases as asked: the long run recorded in
+docs/SECURITY.md.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ def schemathesis_command(base_url: str, *, token: str | None, max_examples: int,
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(2 * int(os.environ.get("SCHEMA_FUZZ_SECONDS", "20")) + 240)
 def test_the_api_answers_every_fuzzed_request_as_its_schema_says(live_server):
     token = seed_catalog()
     budget = int(os.environ.get("SCHEMA_FUZZ_SECONDS", "20"))  # per run; two runs
@@ -85,3 +87,43 @@ def test_the_api_answers_every_fuzzed_request_as_its_schema_says(live_server):
         summary = re.search(r"(\d+) generated[^\n]*", run.stdout)
         print(f"schemathesis ({'token' if auth else 'anonymous'}): {summary.group(0) if summary else '?'}")
         assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
+
+
+def main() -> int:
+    """The long run: ``python -m tests.test_schema_fuzz [EXAMPLES] [SECONDS]`` (see ``make fuzz``)."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+    os.environ.setdefault("EMBEDDED_POSTGRES_DB", "fuzz")
+    django.setup()
+    from django.core.management import call_command
+
+    examples = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    seconds = int(sys.argv[2]) if len(sys.argv) > 2 else 1800
+    call_command("migrate", verbosity=0, interactive=False)
+    call_command("flush", verbosity=0, interactive=False)
+    token = seed_catalog()
+    port = os.environ.get("FUZZ_PORT", "8765")
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"], cwd=ROOT, env=os.environ
+    )
+    total, failed = 0, False
+    try:
+        for auth in (token, None):
+            command = schemathesis_command(
+                f"http://127.0.0.1:{port}", token=auth, max_examples=examples, max_time=seconds
+            )
+            run = subprocess.run([*command, "--wait-for-schema", "60"], cwd=ROOT, capture_output=True, text=True)
+            print(run.stdout[-3000:])
+            found = re.search(r"(\d+) generated", run.stdout)
+            total += int(found.group(1)) if found else 0
+            failed |= run.returncode != 0
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    print(f"schemathesis: {total} cases in all, {'FAILURES' if failed else 'no failures'}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
