@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 
 from shop.security import client_address
@@ -13,14 +15,17 @@ from shop.services.login_limits import login_wait_seconds
 
 
 def _posted_username(request: HttpRequest) -> str:
-    if request.content_type == "application/json":
-        try:
+    """The username a sign-in form or JSON body carries; "" when the body can't be read
+    (the view then answers its own 400; the address limit still applies)."""
+    try:
+        if request.content_type == "application/json":
             body = json.loads(request.body or b"{}")
-        except (ValueError, UnicodeDecodeError):
-            return ""
-        value = body.get("username") if isinstance(body, dict) else ""
-        return value if isinstance(value, str) else ""
-    return request.POST.get("username", "")
+            value = body.get("username") if isinstance(body, dict) else ""
+        else:
+            value = request.POST.get("username", "")
+    except (ValueError, UnicodeDecodeError, MultiPartParserError, RequestDataTooBig, TooManyFieldsSent):
+        return ""
+    return value if isinstance(value, str) else ""
 
 
 class LoginRateLimitMiddleware:

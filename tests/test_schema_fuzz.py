@@ -18,10 +18,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from rest_framework.authtoken.models import Token
-
-from shop.models import Order
-from tests.factories import CartFactory, CartItemFactory, CategoryFactory, ProductFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 # Server errors and every kind of disagreement between the schema and what the API answers.
@@ -33,6 +29,11 @@ CHECKS = (
 
 def seed_catalog() -> str:
     """A few products, a customer with a cart and an order; returns the customer's API token."""
+    from rest_framework.authtoken.models import Token
+
+    from shop.models import Order
+    from tests.factories import CartFactory, CartItemFactory, CategoryFactory, ProductFactory, UserFactory
+
     tops = CategoryFactory(slug="tops", slot="top")
     products = [ProductFactory(category=tops, price=Decimal("19.00") + n) for n in range(5)]
     customer = UserFactory(username="fuzzer")

@@ -129,3 +129,9 @@ def test_a_successful_sign_in_below_the_limit_clears_the_account_count():
     assert attempt("/accounts/login/", "ada", "correct horse battery", "192.0.2.100").status_code == 302
     for n in range(15):
         assert attempt("/accounts/login/", "ada", "x", f"192.0.2.{n + 30}").status_code == 200
+
+
+@pytest.mark.parametrize("path", LOGIN_PATHS)
+def test_a_broken_multipart_body_on_a_login_path_is_a_client_error_not_a_500(path):
+    response = Client().post(path, data=b"--x\r\n", content_type="multipart/form-data")  # no boundary
+    assert 400 <= response.status_code < 500 or response.status_code == 200
