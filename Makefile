@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint format browser web worker demo clean-var
+.PHONY: run test check lint format browser web worker demo clean-var fuzz
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ test: $(STAMP) browser lint
 	$(PY) -m pytest --create-db
 
 check: test
+
+# The long schemathesis run (docs/SECURITY.md): FUZZ_EXAMPLES per operation and phase, FUZZ_SECONDS per run.
+FUZZ_EXAMPLES ?= 1000
+FUZZ_SECONDS ?= 1800
+fuzz: $(STAMP)
+	$(PY) -m tests.test_schema_fuzz $(FUZZ_EXAMPLES) $(FUZZ_SECONDS)
 
 demo: $(STAMP)
 	$(PY) manage.py migrate --noinput

@@ -9,3 +9,18 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 app = Celery("shop")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+class TaskTimeLimitCap:
+    """Celery annotation: no task's time limits exceed ``CELERY_LONGEST_TASK_SECONDS``.
+
+    The broker's visibility timeout is that cap plus a margin (settings, docs/SECURITY.md): a task
+    allowed to run longer would be handed to a second worker while the first still runs it."""
+
+    def annotate(self, task):
+        from django.conf import settings
+
+        cap = settings.CELERY_LONGEST_TASK_SECONDS
+        hard = min(task.time_limit or cap, cap)
+        soft = min(task.soft_time_limit or hard, hard - 10)
+        return {"time_limit": hard, "soft_time_limit": soft}

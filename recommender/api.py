@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -15,7 +15,7 @@ from shop.api.serializers import ErrorSerializer, ProductSerializer
 
 
 class SimilarQuerySerializer(serializers.Serializer):
-    k = serializers.IntegerField(min_value=1, max_value=50, default=10)
+    k = serializers.IntegerField(min_value=1, max_value=50, default=10, help_text="How many (1–50, default 10).")
     cheaper = serializers.BooleanField(default=False, help_text="Only items priced below this product.")
 
 
@@ -25,10 +25,7 @@ class SimilarProductsApi(APIView):
     An empty list means the product has no vector yet (or nothing similar is on sale)."""
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("k", int, description="How many (1–50, default 10)."),
-            OpenApiParameter("cheaper", bool, description="Only items priced below this product."),
-        ],
+        parameters=[SimilarQuerySerializer],  # documents k's minimum 1 and maximum 50
         responses={200: ProductSerializer(many=True), 400: ErrorSerializer, 404: ErrorSerializer},
     )
     def get(self, request, pk: int, version=None):
@@ -45,7 +42,7 @@ class SimilarProductsApi(APIView):
 
 
 class ComplementsQuerySerializer(serializers.Serializer):
-    k = serializers.IntegerField(min_value=1, max_value=24, default=6)
+    k = serializers.IntegerField(min_value=1, max_value=24, default=6, help_text="How many (1–24, default 6).")
 
 
 class ComplementSerializer(serializers.Serializer):
@@ -77,7 +74,7 @@ class ProductComplementsApi(APIView):
     list carries the reason (not indexed yet, a slot nothing goes with, nothing on sale)."""
 
     @extend_schema(
-        parameters=[OpenApiParameter("k", int, description="How many (1–24, default 6).")],
+        parameters=[ComplementsQuerySerializer],  # documents k's minimum and maximum
         responses={200: ComplementsSerializer, 400: ErrorSerializer, 404: ErrorSerializer},
     )
     def get(self, request, pk: int, version=None):

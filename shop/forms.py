@@ -5,7 +5,7 @@ from django.contrib.auth.forms import UserCreationForm
 
 from shop.models import Product, User
 from shop.services.carts import MAX_QUANTITY
-from shop.validators import validate_image_upload
+from shop.validators import IMAGE_HELP_TEXT, image_upload_clean
 
 
 class SignUpForm(UserCreationForm):
@@ -37,7 +37,7 @@ class ProductAdminForm(forms.ModelForm):
     """Admin form: the image is checked (format, size, pixels, damage) before anything is saved."""
 
     # A plain file field so our validator, not Django's generic check, explains a refusal.
-    image = forms.FileField(required=False, help_text="JPEG, PNG or WebP; at most 15 MB and 40 megapixels.")
+    image = forms.FileField(required=False, help_text=IMAGE_HELP_TEXT)
 
     class Meta:
         model = Product
@@ -60,5 +60,5 @@ class ProductAdminForm(forms.ModelForm):
     def clean_image(self):
         image = self.cleaned_data.get("image")
         if image and hasattr(image, "content_type"):  # a fresh upload, not the already stored file
-            validate_image_upload(image)
+            return image_upload_clean(image).content  # stored as <sha256>.<format>, never the client's name
         return image

@@ -11,6 +11,7 @@ from django.db.models import DecimalField, ExpressionWrapper, F, Q, QuerySet, Su
 
 from shop.errors import ApplicationError
 from shop.models import Cart, Category, Colour, Order, Product
+from shop.validators import clean_text
 
 SORTS: dict[str, tuple[str, ...]] = {
     "newest": ("-created_at", "-id"),
@@ -44,7 +45,7 @@ class ProductFilters:
                 errors[key] = "Unknown filter."
 
         def text(key: str) -> str:
-            return str(params.get(key, "") or "").strip()[:100]
+            return clean_text(params.get(key, ""), max_length=100)
 
         def price(key: str) -> Decimal | None:
             raw = text(key)
@@ -167,4 +168,7 @@ def order_list(*, user) -> QuerySet[Order]:
 
 
 def order_get(*, user, number: str) -> Order | None:
+    number = clean_text(number, max_length=Order._meta.get_field("number").max_length)
+    if not number:
+        return None
     return order_list(user=user).filter(number=number).first()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from shop.services.carts import carts_clean_up
 from shop.services.catalog import product_image_process
 
 
@@ -22,3 +23,9 @@ from shop.services.catalog import product_image_process
 def process_product_image(product_id: int) -> None:
     """Thumbnail and dominant colour of a product's main image."""
     product_image_process(product_id=product_id)
+
+
+@shared_task(ignore_result=True, soft_time_limit=60, time_limit=90)
+def clean_carts() -> None:
+    """Hourly (see CELERY_BEAT_SCHEDULE): expired sessions, orphaned and empty anonymous carts."""
+    carts_clean_up()

@@ -7,7 +7,8 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from recommender.selectors.product_page import product_recommendations
@@ -65,12 +66,22 @@ def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
+def _safe_next(request: HttpRequest, *, default: str) -> str:
+    """``next`` only when it points back into this site; an off-site URL falls back to ``default``."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return resolve_url(default)
+
+
 @require_POST
 def cart_add(request: HttpRequest, product_id: int) -> HttpResponse:
     form = AddToCartForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose a quantity between 1 and 20.")
-        return redirect(request.POST.get("next") or "shop:cart")
+        return redirect(_safe_next(request, default="shop:cart"))
     cart = cart_for(user=request.user, session=request.session)
     try:
         item = cart_add_item(cart=cart, product_id=product_id, quantity=form.cleaned_data["quantity"])

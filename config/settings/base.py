@@ -49,6 +49,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "shop.middleware.LoginRateLimitMiddleware",
+    "shop.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -105,11 +107,29 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_TIME_LIMIT = 300
-CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="shop")
-# A task whose worker died unacknowledged is redelivered after this many seconds.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+# Redelivery after a worker dies (docs/SECURITY.md, "Killed workers"). With acks_late, a message
+# stays unacknowledged in Redis while its task runs; if the worker is killed, the message is handed
+# out again once it is older than the visibility timeout. So: every task must finish (or be killed
+# by its hard time_limit) well inside the visibility timeout, or a slow task would be run twice;
+# and the timeout must be short, or a killed worker's batch waits (it used to be 3,600 s).
+# Every task is capped at CELERY_LONGEST_TASK_SECONDS by config.celery.TaskTimeLimitCap (a task
+# may ask for less, never more; tests/test_celery_redelivery.py checks every registered task), and
+# the timeout is that plus a margin. Workers sweep for expired messages every 5 s, so a dead
+# worker's message runs again at most ~80 s after it was taken (measured: docs/SECURITY.md).
+CELERY_LONGEST_TASK_SECONDS = 60
+CELERY_TASK_TIME_LIMIT = CELERY_LONGEST_TASK_SECONDS
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_LONGEST_TASK_SECONDS - 10
+CELERY_TASK_ANNOTATIONS = ["config.celery.TaskTimeLimitCap"]
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=CELERY_LONGEST_TASK_SECONDS + 15)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    "unacked_restore_interval": 5,  # seconds between sweeps for expired unacknowledged messages
+    "unacked_restore_throttle": 1,  # scan on every sweep (default: every 10th, i.e. every 100 s)
+}
+CELERY_BEAT_SCHEDULE = {
+    "clean-carts-and-sessions": {"task": "shop.tasks.clean_carts", "schedule": 3600.0},
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- Auth --------------------------------------------------------------------------------------
@@ -160,12 +180,36 @@ MAX_IMAGE_PIXELS = env.int("MAX_IMAGE_PIXELS", default=40_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
+# --- Client addresses, throttles, sign-in limits, CSP ---------------------------------------------
+# How many reverse proxies sit in front of the app (docs/SECURITY.md). 0: X-Forwarded-For is ignored,
+# the address is REMOTE_ADDR (gunicorn reached directly, as in compose). N: the N-th address from the
+# right of X-Forwarded-For, the one our own outermost proxy wrote. Never more than the real count.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=20)
+LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=15 * 60)
+LOGIN_RATE_LIMITED_VIEWS = {"login", "admin:login", "api-token"}
+CSRF_FAILURE_VIEW = "shop.api.errors.csrf_failure"
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'", "'unsafe-inline'"],  # style="" attributes (colour swatches, admin)
+    "img-src": ["'self'", "data:", "blob:"] + (["https:"] if AWS_STORAGE_BUCKET_NAME else []),
+    "font-src": ["'self'", "data:"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+
 # --- API -----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "shop.api.authentication.CsrfSessionAuthentication",
     ],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],  # no HTML answers in the API
+    "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_PAGINATION_CLASS": "shop.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 24,
@@ -196,6 +240,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "shop.api.schema.document_shared_errors",
+    ],
 }
 
 # --- Shop ----------------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views import defaults as django_defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -58,6 +59,9 @@ def exception_handler(exc, context):
         else:
             message = _first_message(detail) or "Invalid input."
         response.data = error_body("invalid", message, detail)
+    elif isinstance(exc, exceptions.AuthenticationFailed | exceptions.NotAuthenticated | exceptions.PermissionDenied):
+        code = exc.get_codes()
+        response.data = error_body(code if isinstance(code, str) else "error", str(exc.detail))
     else:
         code = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
         message = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
@@ -65,3 +69,51 @@ def exception_handler(exc, context):
     if response.status_code == status.HTTP_429_TOO_MANY_REQUESTS and getattr(exc, "wait", None):
         response.data["error"]["details"] = {"retry_after_seconds": int(exc.wait)}
     return response
+
+
+# --- Django-level answers for the /api/ tree ---------------------------------------------------
+# A URL that resolves to no view (/api/v1/nope/, /api/v1/products/abc/) or an exception no DRF
+# handler caught never reaches DRF: Django's handler404/handler500 answer it. config/urls.py points
+# those at these functions, so the whole /api/ tree answers the same JSON shape (pages keep HTML).
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def page_not_found(request, exception=None):
+    if _is_api(request):
+        return JsonResponse(error_body("not_found", "No such resource."), status=404)
+    return django_defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    if _is_api(request):
+        return JsonResponse(
+            error_body("server_error", "Something went wrong on our side; it has been logged."), status=500
+        )
+    return django_defaults.server_error(request)
+
+
+def bad_request(request, exception=None):
+    if _is_api(request):
+        return JsonResponse(error_body("bad_request", "The request could not be read."), status=400)
+    return django_defaults.bad_request(request, exception)
+
+
+def permission_denied(request, exception=None):
+    if _is_api(request):
+        return JsonResponse(error_body("permission_denied", "You may not do this."), status=403)
+    return django_defaults.permission_denied(request, exception)
+
+
+def csrf_failure(request, reason=""):
+    """CSRF refusals: JSON in the API (an anonymous cart POST without the token), Django's page elsewhere."""
+    if _is_api(request):
+        return JsonResponse(
+            error_body("csrf_failed", "CSRF check failed: send the csrftoken cookie's value as X-CSRFToken."),
+            status=403,
+        )
+    from django.views.csrf import csrf_failure as default_csrf_failure
+
+    return default_csrf_failure(request, reason)

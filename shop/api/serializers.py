@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from shop.models import CartItem, Category, Order, OrderItem, Product
 from shop.services.carts import MAX_QUANTITY
-from shop.validators import validate_image_upload
+from shop.validators import IMAGE_HELP_TEXT, image_upload_clean
 
 
 class CategorySerializer(serializers.ModelSerializer):
@@ -62,11 +62,10 @@ class ProductSerializer(serializers.ModelSerializer):
 class ProductImageUploadSerializer(serializers.Serializer):
     # A plain FileField: our validator decodes the image itself and says *why* it is refused
     # (DRF's ImageField would answer "not an image" for a decompression bomb too).
-    image = serializers.FileField(help_text="JPEG, PNG or WebP; at most 15 MB and 40 megapixels.")
+    image = serializers.FileField(help_text=IMAGE_HELP_TEXT)
 
     def validate_image(self, value):
-        validate_image_upload(value)
-        return value
+        return image_upload_clean(value).content
 
 
 class CartItemSerializer(serializers.ModelSerializer):

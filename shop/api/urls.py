@@ -1,10 +1,9 @@
 from django.urls import path
-from rest_framework.authtoken.views import ObtainAuthToken
 
 from shop.api import views
 
 urlpatterns = [
-    path("auth/token/", ObtainAuthToken.as_view(), name="api-token"),
+    path("auth/token/", views.TokenApi.as_view(), name="api-token"),
     path("products/", views.ProductListApi.as_view(), name="api-product-list"),
     path("products/<int:pk>/", views.ProductDetailApi.as_view(), name="api-product-detail"),
     path("products/<int:pk>/image/", views.ProductImageApi.as_view(), name="api-product-image"),

@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import ensure_csrf_cookie
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import generics, permissions, status
+from rest_framework import serializers as drf_serializers
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from shop import selectors
 from shop.api import serializers as s
 from shop.models import Product
-from shop.services.carts import cart_add_item, cart_for, cart_remove_item, cart_set_quantity
+from shop.services.carts import MAX_QUANTITY, cart_add_item, cart_for, cart_remove_item, cart_set_quantity
 from shop.services.catalog import product_set_image
 from shop.services.orders import order_place
 
 ERRORS = {400: s.ErrorSerializer, 401: s.ErrorSerializer, 403: s.ErrorSerializer, 404: s.ErrorSerializer}
+CART_WRITE_ERRORS = {400: s.ErrorSerializer, 403: s.ErrorSerializer, 404: s.ErrorSerializer, 409: s.ErrorSerializer}
 
 PRODUCT_FILTER_PARAMETERS = [
     OpenApiParameter("q", str, description="Words to find in name, brand, category or description."),
@@ -35,7 +42,9 @@ PRODUCT_FILTER_PARAMETERS = [
 
 @extend_schema_view(
     get=extend_schema(
-        parameters=PRODUCT_FILTER_PARAMETERS, responses={200: s.ProductSerializer, 400: s.ErrorSerializer}
+        parameters=PRODUCT_FILTER_PARAMETERS,
+        # 404: a page number past the end ("Invalid page.").
+        responses={200: s.ProductSerializer, 400: s.ErrorSerializer, 404: s.ErrorSerializer},
     )
 )
 class ProductListApi(generics.ListAPIView):
@@ -60,6 +69,34 @@ class ProductDetailApi(generics.RetrieveAPIView):
         if product is None:
             raise NotFound("No such product.")
         return product
+
+
+CART_QUANTITY_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "quantity": {"type": "integer", "minimum": 0, "maximum": MAX_QUANTITY, "description": "0 removes the line."}
+    },
+    "required": ["quantity"],
+}
+
+
+@extend_schema_view(
+    post=extend_schema(
+        request=AuthTokenSerializer,
+        responses={
+            200: inline_serializer("TokenResponse", {"token": drf_serializers.CharField()}),
+            400: s.ErrorSerializer,
+            429: s.ErrorSerializer,
+        },
+        description="Exchange a username and password for an API token. Wrong credentials are a 400; "
+        "after 20 failures per account or per client address within 15 minutes, a 429 says when to try again.",
+    )
+)
+class TokenApi(ObtainAuthToken):
+    # No session here, so no CSRF check: the answer is a token in the body, never a cookie.
+    authentication_classes: list = []
+    # ObtainAuthToken turns throttling off; ours keeps the API's address throttles on this door too.
+    throttle_classes = api_settings.DEFAULT_THROTTLE_CLASSES
 
 
 class ProductImageApi(APIView):
@@ -102,11 +139,12 @@ class CartApi(APIView):
     """The caller's cart: a signed-in user's stored cart, or the session's cart."""
 
     @extend_schema(responses={200: s.CartSerializer})
+    @method_decorator(ensure_csrf_cookie)  # session clients need the token for their writes
     def get(self, request, version=None):
         cart = cart_for(user=request.user, session=request.session, create=False)
         return Response(_cart_payload(request, cart))
 
-    @extend_schema(request=s.CartAddSerializer, responses={201: s.CartSerializer, **ERRORS, 409: s.ErrorSerializer})
+    @extend_schema(request=s.CartAddSerializer, responses={201: s.CartSerializer, **CART_WRITE_ERRORS})
     def post(self, request, version=None):
         data = s.CartAddSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -116,19 +154,24 @@ class CartApi(APIView):
 
 
 class CartItemApi(APIView):
+    """One line of the caller's cart. Neither call creates a cart or a session: a caller without
+    a cart gets 404, like a product that is not in the cart."""
+
     @extend_schema(
-        request=s.CartQuantitySerializer, responses={200: s.CartSerializer, **ERRORS, 409: s.ErrorSerializer}
+        # PATCH bodies are documented as partial by default; quantity is required here.
+        request={"application/json": CART_QUANTITY_SCHEMA},
+        responses={200: s.CartSerializer, **CART_WRITE_ERRORS},
     )
     def patch(self, request, product_id: int, version=None):
         data = s.CartQuantitySerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        cart = cart_for(user=request.user, session=request.session)
+        cart = cart_for(user=request.user, session=request.session, create=False)
         cart_set_quantity(cart=cart, product_id=product_id, quantity=data.validated_data["quantity"])
         return Response(_cart_payload(request, cart))
 
-    @extend_schema(responses={200: s.CartSerializer})
+    @extend_schema(responses={200: s.CartSerializer, 403: s.ErrorSerializer, 404: s.ErrorSerializer})
     def delete(self, request, product_id: int, version=None):
-        cart = cart_for(user=request.user, session=request.session)
+        cart = cart_for(user=request.user, session=request.session, create=False)
         cart_remove_item(cart=cart, product_id=product_id)
         return Response(_cart_payload(request, cart))
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
-from shop.errors import ApplicationError, NotFound
+from shop.errors import ApplicationError, NotFound, OutOfStock
 from shop.models import Cart, CartItem, Product
 
 MAX_QUANTITY = 20
@@ -53,35 +56,45 @@ def cart_add_item(*, cart: Cart, product_id: int, quantity: int = 1) -> CartItem
         item.save(update_fields=["quantity"])
         item.refresh_from_db()
     if item.quantity > min(MAX_QUANTITY, product.stock):
-        raise ApplicationError(
-            f"Only {product.stock} of {product.name} in stock."
-            if product.stock < MAX_QUANTITY
-            else f"At most {MAX_QUANTITY} of one item per order.",
-            code="out_of_stock" if product.stock < MAX_QUANTITY else "invalid",
-        )
+        if product.stock < MAX_QUANTITY:
+            raise OutOfStock(
+                f"Only {product.stock} of {product.name} in stock.",
+                details={"product": product.pk, "available": product.stock},
+            )
+        raise ApplicationError(f"At most {MAX_QUANTITY} of one item per order.")
     return item
 
 
 @transaction.atomic
-def cart_set_quantity(*, cart: Cart, product_id: int, quantity: int) -> CartItem | None:
-    """Set a line's quantity; 0 removes it."""
+def cart_set_quantity(*, cart: Cart | None, product_id: int, quantity: int) -> CartItem | None:
+    """Set a line's quantity; 0 removes it. No cart, or no such line, is a NotFound (nothing is created)."""
     if quantity < 0:
         raise ApplicationError("Quantity cannot be negative.")
+    if cart is None:
+        raise NotFound("This product is not in your cart.")
     item = CartItem.objects.select_for_update().filter(cart=cart, product_id=product_id).first()
     if item is None:
         raise NotFound("This product is not in your cart.")
     if quantity == 0:
         item.delete()
         return None
-    if quantity > min(MAX_QUANTITY, item.product.stock):
-        raise ApplicationError(f"Only {item.product.stock} of {item.product.name} in stock.", code="out_of_stock")
+    if quantity > MAX_QUANTITY:
+        raise ApplicationError(f"At most {MAX_QUANTITY} of one item per order.")
+    if quantity > item.product.stock:
+        raise OutOfStock(
+            f"Only {item.product.stock} of {item.product.name} in stock.",
+            details={"product": product_id, "available": item.product.stock},
+        )
     item.quantity = quantity
     item.save(update_fields=["quantity"])
     return item
 
 
-def cart_remove_item(*, cart: Cart, product_id: int) -> None:
-    CartItem.objects.filter(cart=cart, product_id=product_id).delete()
+def cart_remove_item(*, cart: Cart | None, product_id: int) -> None:
+    """Remove a line; a product that is not in the cart (or no cart at all) is a NotFound."""
+    deleted = CartItem.objects.filter(cart=cart, product_id=product_id).delete()[0] if cart is not None else 0
+    if not deleted:
+        raise NotFound("This product is not in your cart.")
 
 
 @transaction.atomic
@@ -121,3 +134,22 @@ def cart_add_look(*, cart: Cart, product_ids: list[int]) -> list[CartItem]:
     if not LOOK_SIZE[0] <= len(unique) <= LOOK_SIZE[1]:
         raise ApplicationError(f"A look is {LOOK_SIZE[0]} to {LOOK_SIZE[1]} different products.")
     return [cart_add_item(cart=cart, product_id=product_id, quantity=1) for product_id in unique]
+
+
+def carts_clean_up(*, empty_older_than: timedelta = timedelta(hours=1)) -> dict[str, int]:
+    """Delete expired sessions, anonymous carts whose session is gone, and empty anonymous carts.
+
+    Signed-in customers' carts are never touched. Run by ``manage.py clean_carts`` and the
+    ``shop.tasks.clean_carts`` beat task."""
+    from django.contrib.sessions.models import Session
+
+    now = timezone.now()
+    sessions = Session.objects.filter(expire_date__lt=now).delete()[1].get("sessions.Session", 0)
+    anonymous = Cart.objects.filter(user__isnull=True)
+    orphaned = anonymous.exclude(session_key__in=Session.objects.values("session_key")).delete()[1]
+    empty = anonymous.filter(items__isnull=True, updated_at__lt=now - empty_older_than).delete()[1]
+    return {
+        "sessions": sessions,
+        "orphaned_carts": orphaned.get("shop.Cart", 0),
+        "empty_carts": empty.get("shop.Cart", 0),
+    }

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -18,6 +19,7 @@ from recommender.ml.images import ImageError, open_image
 from shop.errors import ApplicationError
 from shop.imaging import analyse_product_image
 from shop.models import Category, Product
+from shop.validators import image_format, stored_image_name
 
 logger = logging.getLogger(__name__)
 
@@ -114,11 +116,18 @@ def product_set_image(*, product: Product, image, filename: str | None = None, p
     """Store a new main image, then make its thumbnail and measure its colour.
 
     By default the analysis is queued for the worker after commit; batch jobs that are
-    already off the request path (imports) pass ``process_now``. The caller has
-    validated the upload (forms and serializers use ``validate_image_upload``); the
-    analysis re-checks the stored bytes anyway.
+    already off the request path (imports) pass ``process_now``. Entry points check the
+    upload with ``shop.validators.image_upload_clean``; the analysis re-checks the stored
+    bytes anyway. The stored name is always ``<sha256>.<suffix of the declared format>``:
+    neither ``filename`` (kept for older callers, ignored) nor the upload's own name is
+    used, and bytes that are not a JPEG, PNG or WebP are refused here too.
     """
-    name = (filename or getattr(image, "name", None) or f"{product.sku}.jpg").rsplit("/", 1)[-1]
+    data = image.read() if not hasattr(image, "seek") else (image.seek(0) or image.read())
+    try:
+        name = stored_image_name(data, image_format(data))
+    except ValidationError as exc:
+        raise ApplicationError(exc.messages[0], code="invalid_image") from exc
+    image = ContentFile(data, name=name)
     product.image_sha256 = _file_sha256(image)
     old_files = [f.name for f in (product.image, product.thumbnail) if f]
     product.image.save(name, image, save=False)
@@ -179,7 +188,8 @@ def product_image_process(*, product_id: int) -> Product | None:
         if locked.image.name != product.image.name:
             return locked  # replaced meanwhile; the newer task will handle it
         _delete_files_on_commit(locked.thumbnail.storage, [locked.thumbnail.name] if locked.thumbnail else [])
-        locked.thumbnail.save(f"{locked.sku}.jpg", ContentFile(analysis.thumbnail_jpeg), save=False)
+        thumbnail_name = f"{hashlib.sha256(analysis.thumbnail_jpeg).hexdigest()}.jpg"
+        locked.thumbnail.save(thumbnail_name, ContentFile(analysis.thumbnail_jpeg), save=False)
         locked.dominant_colour = analysis.dominant_hex
         locked.colour = analysis.colour
         locked.image_status = Product.ImageStatus.READY

@@ -6,8 +6,10 @@ Each row is its own transaction: a bad row is reported and skipped, the others l
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
+import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -17,11 +19,11 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 
-from recommender.ml.images import ImageError, open_image
 from shop.errors import ApplicationError
 from shop.imaging import colour_name, dominant_rgb
 from shop.models import Category, Product
 from shop.services.catalog import product_set_image, unique_slug
+from shop.validators import clean_text, image_upload_clean
 
 CSV_COLUMNS = ("sku", "name", "brand", "price", "category", "image", "description")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
@@ -96,10 +98,35 @@ class RowError(ApplicationError):
     pass
 
 
+def _decode_csv(path: Path) -> str:
+    """The whole file as text, or an ApplicationError naming the row and byte where it stops being UTF-8.
+
+    Decoding everything before the first row is imported is what makes a bad file save nothing."""
+    data = path.read_bytes()
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or (len(data) > 1 and b"\x00" in data[:2]):
+        raise ApplicationError(
+            f"{path.name} is UTF-16 encoded; nothing was imported. Save it as UTF-8 (CSV UTF-8) and try again.",
+            code="bad_encoding",
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        row = data.count(b"\n", 0, exc.start) + 1
+        raise ApplicationError(
+            f"{path.name} is not UTF-8: byte 0x{data[exc.start]:02X} at byte {exc.start} (row {row}) cannot be read; "
+            "nothing was imported. Save the file as UTF-8 (CSV UTF-8) and try again.",
+            details={"row": row, "byte": exc.start},
+            code="bad_encoding",
+        ) from None
+
+
 def rows_from_csv(path: Path) -> Iterator[ImportRow]:
-    """Rows of a CSV with exactly the columns ``CSV_COLUMNS``; raises before any row if they differ."""
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
+    """Rows of a UTF-8 CSV with exactly the columns ``CSV_COLUMNS``.
+
+    Raises before yielding any row if the file is not UTF-8, is not valid CSV, or has other columns."""
+    text = _decode_csv(path)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
         columns = tuple((c or "").strip().lower() for c in (reader.fieldnames or ()))
         missing = [c for c in CSV_COLUMNS if c not in columns]
         extra = [c for c in columns if c not in CSV_COLUMNS]
@@ -113,13 +140,18 @@ def rows_from_csv(path: Path) -> Iterator[ImportRow]:
                 f"{path.name}: wrong columns ({'; '.join(parts)}). Expected: {', '.join(CSV_COLUMNS)}."
             )
         reader.fieldnames = list(columns)
-        for number, raw in enumerate(reader, start=2):
-            values = {k: (v or "").strip() for k, v in raw.items() if k}
-            image = values["image"]
-            image_path = None
-            if image:
-                image_path = Path(image) if Path(image).is_absolute() else (path.parent / image)
-            yield ImportRow(
+        raws = list(reader)
+    except csv.Error as exc:
+        raise ApplicationError(f"{path.name}: not a readable CSV at line {reader.line_num} ({exc}).") from None
+    rows = []
+    for number, raw in enumerate(raws, start=2):
+        values = {k: clean_text(v, max_length=None, multiline=k == "description") for k, v in raw.items() if k}
+        image = values["image"]
+        image_path = None
+        if image:
+            image_path = Path(image) if Path(image).is_absolute() else (path.parent / image)
+        rows.append(
+            ImportRow(
                 where=f"row {number}",
                 sku=values["sku"],
                 name=values["name"],
@@ -129,6 +161,8 @@ def rows_from_csv(path: Path) -> Iterator[ImportRow]:
                 image=image_path,
                 description=values["description"],
             )
+        )
+    return iter(rows)
 
 
 def rows_from_tree(path: Path, *, limit_per_class: int | None = None) -> Iterator[ImportRow]:
@@ -180,10 +214,10 @@ def _read_image(row: ImportRow, known: Product | None) -> tuple[bytes, str]:
     if known is not None and known.colour and known.image_sha256 == hashlib.sha256(data).hexdigest():
         return data, known.colour
     try:
-        image = open_image(data)
-    except ImageError as exc:
-        raise RowError(f"image {row.image.name}: {exc}") from exc
-    return data, str(colour_name(dominant_rgb(image)))
+        clean = image_upload_clean(data)  # the one upload rule: still JPEG/PNG/WebP, size limits
+    except ValidationError as exc:
+        raise RowError(f"image {row.image.name}: {exc.messages[0]}") from exc
+    return clean.content.read(), str(colour_name(dominant_rgb(clean.image)))
 
 
 def _price(value: str) -> Decimal:
@@ -248,19 +282,21 @@ def catalog_import_row(*, row: ImportRow, process_images_now: bool = False) -> s
         raise RowError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from exc
     product.save()
     if data and digest != product.image_sha256:
-        product_set_image(
-            product=product,
-            image=ContentFile(data),
-            filename=f"{row.sku}{row.image.suffix.lower()}",
-            process_now=process_images_now,
-        )
+        product_set_image(product=product, image=ContentFile(data), process_now=process_images_now)
     return outcome
 
 
 def catalog_import(*, rows: Iterable[ImportRow], process_images_now: bool = False) -> ImportReport:
     """Import every row; bad rows land in ``report.errors`` and the rest go on."""
     report = ImportReport()
+    first_seen: dict[str, str] = {}
     for row in rows:
+        if row.sku:
+            key = row.sku
+            if key in first_seen:
+                report.errors.append((row.where, f"duplicate sku '{row.sku}' (first on {first_seen[key]})"))
+                continue
+            first_seen[key] = row.where
         try:
             outcome = catalog_import_row(row=row, process_images_now=process_images_now)
         except ApplicationError as exc:

@@ -21,15 +21,19 @@ def _order_number() -> str:
 def order_place(*, cart: Cart, user, shipping_name: str, shipping_address: str) -> Order:
     """Place an order for everything in ``cart``.
 
-    Stock is reserved with one conditional ``UPDATE … WHERE stock >= qty`` per line,
-    taken in product-id order (so two checkouts never deadlock). If any line can't be
-    reserved, the whole transaction rolls back: no order, no stock change, cart intact.
+    The cart row is locked first (``SELECT … FOR UPDATE``), so a double submit of the same
+    cart is serialised: the second checkout waits, then finds the cart emptied by the first
+    and places nothing. Stock is reserved with one conditional ``UPDATE … WHERE stock >= qty``
+    per line, taken in product-id order (so two checkouts never deadlock). If any line can't
+    be reserved, the whole transaction rolls back: no order, no stock change, cart intact.
     """
     if not user.is_authenticated:
         raise ApplicationError("Sign in to check out.", code="not_authenticated")
     shipping_name, shipping_address = shipping_name.strip(), shipping_address.strip()
     if not shipping_name or not shipping_address:
         raise ApplicationError("A name and a shipping address are required.")
+    if cart is None or Cart.objects.select_for_update().filter(pk=cart.pk).first() is None:
+        raise ApplicationError("Your cart is empty.", code="empty_cart")
     items = list(cart.items.select_related("product").order_by("product_id"))
     if not items:
         raise ApplicationError("Your cart is empty.", code="empty_cart")
