@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -70,13 +71,13 @@ TEMPLATES = [
     },
 ]
 
-# --- Database: DATABASE_URL, or the embedded PostgreSQL 16 + pgvector -------------------
+# --- Database: DATABASE_URL, or the embedded PostgreSQL 18 + pgvector 0.8 + pg_trgm -------------------
 if env("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
 else:
     DATABASES = {
         "default": embedded_postgres(
-            Path(env("EMBEDDED_POSTGRES_DIR", default=str(VAR_DIR / "postgres"))),
+            Path(env("EMBEDDED_POSTGRES_DIR", default=str(VAR_DIR / "postgres18"))),
             env("EMBEDDED_POSTGRES_DB", default="shop"),
         )
     }
@@ -221,5 +222,5 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"pgserver": {"level": "WARNING"}},
+    "loggers": {"embedded_postgres": {"level": "WARNING"}},
 }
