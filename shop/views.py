@@ -44,6 +44,7 @@ def product_list(request: HttpRequest) -> HttpResponse:
             "colours": Colour.choices,
             "brands": selectors.brand_list(),
             "sorts": [
+                *([("relevance", "Best match")] if filters.q else []),
                 ("newest", "Newest"),
                 ("price", "Price: low to high"),
                 ("-price", "Price: high to low"),
