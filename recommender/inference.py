@@ -56,7 +56,13 @@ def segmenter(device: str | None = None):
 
 def product_garment_mask(image: Image.Image) -> np.ndarray:
     """The garment's pixels in a catalog product photo: a photo-sized bool array, all False when no
-    foreground is found. Colours and complement features of catalog products read only these pixels."""
-    from recommender.ml.segmentation.background import remove_background
+    foreground is found. Colours and complement features of catalog products read only these pixels.
 
-    return np.asarray(remove_background(image).getchannel("A")) >= 128
+    The method was chosen by measurement (docs/LOOKALIKES.md): the U-Net's foreground through
+    rembg, blended with a background model read from the photo's own frame and refined by
+    garment/background colour models (``recommender.ml.segmentation.product_mask``, ``blend``)."""
+    from recommender.ml.segmentation.background import remove_background
+    from recommender.ml.segmentation.product_mask import product_mask
+
+    alpha = np.asarray(remove_background(image).getchannel("A"))
+    return product_mask(image, alpha, method="blend")

@@ -19,7 +19,7 @@ from django.db import transaction
 
 from recommender.ml.images import ImageError, open_image
 from shop.errors import ApplicationError
-from shop.imaging import colour_name, dominant_rgb
+from shop.imaging import measure_colours
 from shop.models import Category, Product
 from shop.services.catalog import product_set_image, unique_slug
 
@@ -177,13 +177,15 @@ def _read_image(row: ImportRow, known: Product | None) -> tuple[bytes, str]:
         data = row.image.read_bytes()
     except OSError as exc:
         raise RowError(f"image {row.image.name} cannot be read ({exc.strerror or exc})") from exc
-    if known is not None and known.colour and known.image_sha256 == hashlib.sha256(data).hexdigest():
-        return data, known.colour
+    if known is not None and known.colour_names and known.image_sha256 == hashlib.sha256(data).hexdigest():
+        return data, known.colour_names[0]
     try:
         image = open_image(data)
     except ImageError as exc:
         raise RowError(f"image {row.image.name}: {exc}") from exc
-    return data, str(colour_name(dominant_rgb(image)))
+    from recommender.inference import product_garment_mask
+
+    return data, measure_colours(image, product_garment_mask(image)).main_name
 
 
 def _price(value: str) -> Decimal:
