@@ -27,6 +27,20 @@ def current_model_version() -> str:
     return read_manifest(name, directory=directory)["sha256"]
 
 
+def look_weights():
+    """The look-alike weights in service (tuned on the validation split; ``look_weights.json``)."""
+    from recommender.ml.colour.look import load_weights
+
+    return load_weights()
+
+
+def current_look_version(model_version: str) -> str:
+    """Identifies look vectors made by this embedder with the weights and colour features in service."""
+    from recommender.ml.colour.look import look_version
+
+    return look_version(model_version, look_weights())
+
+
 def embedder():
     """The embedder for the configured weights, loaded once per process."""
     import torch

@@ -18,13 +18,16 @@ def current_version() -> str | None:
 
 
 def stale_vectors_q(version: str) -> Q:
-    """Products whose vector is missing, failed, pending, from another model, photo or slot."""
+    """Products whose vector is missing, failed, pending, from another model, photo, slot or category,
+    or whose look vector was made with other look weights."""
     return (
         Q(garment_vector__isnull=True)
         | ~Q(garment_vector__status=GarmentVector.Status.INDEXED)
         | ~Q(garment_vector__model_version=version)
         | ~Q(garment_vector__image_sha256=F("image_sha256"))
         | ~Q(garment_vector__slot=F("category__slot"))
+        | ~Q(garment_vector__category_id=F("category_id"))
+        | ~Q(garment_vector__look_version=inference.current_look_version(version))
     )
 
 
