@@ -220,6 +220,27 @@ def product_list(*, filters: ProductFilters = ProductFilters(), include_inactive
     return qs.order_by(*SORTS[sort])
 
 
+def new_in(*, limit: int = 8) -> list[Product]:
+    """The home page's "New in": the newest on-sale products, taken in turns from each category
+    (the newest of every category first, then the second newest, ...), so one busy category
+    never fills the row."""
+    from django.db.models import Window
+    from django.db.models.functions import RowNumber
+
+    ranked = (
+        Product.objects.filter(is_active=True)
+        .select_related("category")
+        .annotate(
+            category_rank=Window(
+                RowNumber(), partition_by=[F("category_id")], order_by=[F("created_at").desc(), F("id").desc()]
+            )
+        )
+        .filter(category_rank__lte=limit)
+        .order_by("category_rank", "-created_at", "-id")
+    )
+    return list(ranked[:limit])
+
+
 def product_get(*, slug: str | None = None, pk: int | None = None) -> Product | None:
     qs = Product.objects.select_related("category").filter(is_active=True)
     return qs.filter(slug=slug).first() if slug is not None else qs.filter(pk=pk).first()

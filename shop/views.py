@@ -22,7 +22,7 @@ PAGE_SIZE = 24
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    newest = selectors.product_list()[:8]
+    newest = selectors.new_in(limit=8)
     return render(request, "shop/home.html", {"categories": selectors.category_list(), "newest": newest})
 
 

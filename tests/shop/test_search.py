@@ -118,3 +118,27 @@ def test_the_api_q_parameter_serves_the_same_ranked_search_as_the_page(catalog, 
 
 def test_an_exact_sku_still_finds_its_product(catalog):
     assert [p.pk for p in _search(catalog["red_tee"].sku)] == [catalog["red_tee"].pk]
+
+
+def test_new_in_mixes_categories_instead_of_the_newest_of_one():
+    tees = CategoryFactory(name="T-Shirt", slug="t-shirt", slot=Category.Slot.TOP)
+    others = [CategoryFactory(slug=s, slot=Category.Slot.BOTTOM) for s in ("skirt", "pants", "shorts")]
+    older = [ProductFactory(category=c) for c in others]
+    newest_tees = [ProductFactory(category=tees) for _ in range(10)]  # the latest import: all tees
+    from shop.selectors import new_in
+
+    row = new_in(limit=8)
+    assert len(row) == 8
+    assert {p.category_id for p in row[:4]} == {tees.pk, *(c.pk for c in others)}
+    assert row[0] == newest_tees[-1]
+    assert set(older) <= set(row)
+    assert sum(p.category_id == tees.pk for p in row) == 5
+
+
+def test_the_home_page_shows_the_new_in_mix(client):
+    tees = CategoryFactory(slug="t-shirt", slot=Category.Slot.TOP)
+    skirt = ProductFactory(category=CategoryFactory(slug="skirt", slot=Category.Slot.BOTTOM), name="Pleated skirt")
+    for _ in range(9):
+        ProductFactory(category=tees)
+    html = client.get(reverse("shop:home")).content.decode()
+    assert "Pleated skirt" in html and skirt.get_absolute_url() in html
