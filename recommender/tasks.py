@@ -8,6 +8,7 @@ unacknowledged, so the broker hands it to the next worker and the batch is redon
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from recommender.services.indexing import products_embed
@@ -30,6 +31,13 @@ def embed_product(product_id: int) -> None:
     products_embed(product_ids=[product_id])
 
 
-@shared_task(soft_time_limit=600, time_limit=660, **COMMON)
+@shared_task(soft_time_limit=60, time_limit=90, **COMMON)
 def embed_products(product_ids: list[int]) -> None:
+    """Embed a batch; a larger one is split into tasks of ``RECOMMENDER_TASK_BATCH`` products, so every
+    task ends well inside the broker's visibility timeout and a killed worker costs one small batch."""
+    size = settings.RECOMMENDER_TASK_BATCH
+    if len(product_ids) > size:
+        for start in range(0, len(product_ids), size):
+            embed_products.delay(product_ids[start : start + size])
+        return
     products_embed(product_ids=product_ids)

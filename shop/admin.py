@@ -2,13 +2,70 @@
 
 from __future__ import annotations
 
+import re
+
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
+from recommender.ml.colour.palette import NAMES as PALETTE_NAMES
+from shop.errors import ApplicationError
 from shop.forms import ProductAdminForm
-from shop.models import Category, Order, OrderItem, Product, User
-from shop.services.catalog import product_image_changed, products_set_active
+from shop.models import Category, Order, OrderItem, Pattern, Product, User
+from shop.services.catalog import (
+    product_image_changed,
+    product_reset_colours,
+    product_set_colours,
+    products_set_active,
+)
+
+_COLOUR_ENTRY = re.compile(r"^\s*(?P<name>[a-z][a-z ]*?)\s*(?P<share>\d+(?:\.\d+)?)?\s*%?\s*$")
+
+
+def parse_colours(text: str) -> list[dict]:
+    """'navy 70, sand 30' → [{"name": "navy", "share": 70}, {"name": "sand", "share": 30}]."""
+    entries = []
+    for part in [p for p in text.lower().split(",") if p.strip()]:
+        match = _COLOUR_ENTRY.match(part)
+        if not match or match["name"] not in PALETTE_NAMES:
+            raise forms.ValidationError(
+                f"“{part.strip()}” is not a palette colour with an optional share. Palette: {', '.join(PALETTE_NAMES)}."
+            )
+        entries.append({"name": match["name"], "share": float(match["share"] or 0)})
+    return entries
+
+
+def colours_text(product: Product) -> str:
+    return ", ".join(f"{c['name']} {round(100 * float(c.get('share', 0)))}" for c in product.colours or [])
+
+
+class ProductColoursAdminForm(ProductAdminForm):
+    """The product form plus the garment's colours and pattern, which a curator may correct."""
+
+    colours_text = forms.CharField(
+        label="Colours",
+        required=False,
+        help_text="One to three palette names with shares in %, main first: “navy 70, sand 30”. A change here "
+        "is kept: processing the photo again never overwrites it.",
+    )
+    pattern_choice = forms.ChoiceField(label="Pattern", required=False, choices=[("", "—")] + list(Pattern.choices))
+    measure_again = forms.BooleanField(
+        label="Measure the colours again from the photo", required=False, help_text="Forgets a curator's colours."
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance and self.instance.pk:
+            self.initial.setdefault("colours_text", colours_text(self.instance))
+            self.initial.setdefault("pattern_choice", self.instance.pattern)
+
+    def clean_colours_text(self) -> list[dict] | None:
+        text = self.cleaned_data.get("colours_text", "")
+        entries = parse_colours(text) if text.strip() else []
+        if len(entries) > 3 or len({e["name"] for e in entries}) != len(entries):
+            raise forms.ValidationError("At most three different colours.")
+        return entries
 
 
 @admin.register(User)
@@ -30,7 +87,7 @@ class CategoryAdmin(admin.ModelAdmin):
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    form = ProductAdminForm
+    form = ProductColoursAdminForm
     list_display = [
         "thumb",
         "name",
@@ -48,14 +105,38 @@ class ProductAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "category__slot", "category", "colour", "image_status", "brand"]
     list_select_related = ["category"]
     search_fields = ["name", "sku", "brand", "description"]
-    readonly_fields = ["preview", "image_status", "image_error", "dominant_colour", "created_at", "updated_at"]
+    readonly_fields = [
+        "preview",
+        "mask_overlay",
+        "image_status",
+        "image_error",
+        "colours_measured",
+        "colours_source",
+        "colours_note",
+        "created_at",
+        "updated_at",
+    ]
     prepopulated_fields = {"slug": ["name"]}
     actions = ["activate", "deactivate", "retry_image_processing"]
     list_per_page = 50
     fieldsets = [
         (None, {"fields": ["name", "slug", "sku", "brand", "category", "description"]}),
         ("Price and stock", {"fields": ["price", "currency", "stock", "is_active"]}),
-        ("Image", {"fields": ["image", "preview", "image_status", "image_error", "dominant_colour", "colour"]}),
+        ("Image", {"fields": ["image", "preview", "image_status", "image_error"]}),
+        (
+            "Garment colours",
+            {
+                "fields": [
+                    "mask_overlay",
+                    "colours_measured",
+                    "colours_source",
+                    "colours_note",
+                    "colours_text",
+                    "pattern_choice",
+                    "measure_again",
+                ]
+            },
+        ),
         ("History", {"fields": ["created_at", "updated_at"]}),
     ]
 
@@ -73,20 +154,60 @@ class ProductAdmin(admin.ModelAdmin):
             return "No image yet."
         return format_html('<img src="{}" alt="" style="max-height:320px">', image.url)
 
+    @admin.display(description="garment mask")
+    def mask_overlay(self, obj: Product):
+        """The photo with everything outside the garment mask darkened: what the colours were read from."""
+        if not obj.image:
+            return "No image yet."
+        if not obj.garment_mask:
+            return "No mask yet (the photo is being processed, or failed: see the image status)."
+        return format_html(
+            '<div style="position:relative;display:inline-block;line-height:0">'
+            '<img src="{}" alt="photo" style="max-height:320px">'
+            '<img src="{}" alt="garment mask" style="position:absolute;inset:0;width:100%;height:100%;'
+            'mix-blend-mode:multiply;opacity:.8"></div>'
+            '<p style="margin:.4em 0 0">Bright: the garment pixels the colours come from. Dark: background.</p>',
+            obj.image.url,
+            obj.garment_mask.url,
+        )
+
+    @admin.display(description="colours")
+    def colours_measured(self, obj: Product):
+        if not obj.colours:
+            return "Unknown colour" if obj.colours_source == Product.ColoursSource.UNKNOWN else "—"
+        return format_html_join(
+            " ",
+            '<span style="white-space:nowrap"><span style="display:inline-block;width:12px;height:12px;'
+            'background:{};border:1px solid #999"></span> {} {}%</span>',
+            ((c.get("hex", "#ccc"), c["name"], round(100 * float(c.get("share", 0)))) for c in obj.colours),
+        )
+
     @admin.display(description="colour", ordering="colour")
     def colour_swatch(self, obj: Product):
-        if not obj.dominant_colour:
-            return "—"
+        if not obj.colours:
+            return "unknown" if obj.colours_source == Product.ColoursSource.UNKNOWN else "—"
+        main = obj.colours[0]
         return format_html(
             '<span style="display:inline-block;width:12px;height:12px;background:{};border:1px solid #999"></span> {}',
-            obj.dominant_colour,
-            obj.get_colour_display(),
+            main.get("hex", "#ccc"),
+            main["name"],
         )
 
     def save_model(self, request, obj: Product, form, change: bool) -> None:
         super().save_model(request, obj, form, change)
         if "image" in form.changed_data:
             product_image_changed(product=obj)
+        try:
+            if form.cleaned_data.get("measure_again"):
+                product_reset_colours(product=obj)
+            elif {"colours_text", "pattern_choice"} & set(form.changed_data) and form.cleaned_data.get("colours_text"):
+                product_set_colours(
+                    product=obj,
+                    colours=form.cleaned_data["colours_text"],
+                    pattern=form.cleaned_data.get("pattern_choice", ""),
+                )
+        except ApplicationError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
 
     @admin.action(description="Put selected products on sale")
     def activate(self, request, queryset):

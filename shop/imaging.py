@@ -1,82 +1,64 @@
-"""Product-photo analysis: thumbnail and measured dominant colour (pure Pillow, no ORM)."""
+"""Product-photo analysis: thumbnail, garment colours and pattern (no ORM).
+
+Colours are read from the garment's own pixels, through its foreground mask
+(``recommender.inference.product_garment_mask``), in CIELAB, and named from the palette in
+``recommender/ml/colour/palette.py`` ("navy", "sand", "burgundy"; each belongs to one of the
+shop's filter families). A photo without foreground (blank, or all background) gets no colour:
+it is "unknown", with the reason, never a guess.
+"""
 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
 from PIL import Image
 
-from shop.models import Colour
+from recommender.ml.colour.look import measure_garment
+from recommender.ml.segmentation.product_mask import mask_png
 
 THUMBNAIL_SIZE = (480, 640)
+NO_FOREGROUND = "No garment was found in the photo (blank, or all background): the colour is unknown."
 
-# Reference points for naming a measured colour (sRGB). Nearest wins, in a space that
-# weights hue differences more than brightness, which is what a shopper means by a colour.
-_NAMED_COLOURS: dict[str, tuple[int, int, int]] = {
-    Colour.BLACK: (25, 25, 25),
-    Colour.WHITE: (240, 240, 240),
-    Colour.GREY: (128, 128, 128),
-    Colour.BEIGE: (215, 195, 160),
-    Colour.BROWN: (110, 70, 40),
-    Colour.RED: (190, 30, 40),
-    Colour.PINK: (235, 140, 170),
-    Colour.ORANGE: (235, 130, 40),
-    Colour.YELLOW: (235, 210, 60),
-    Colour.GREEN: (60, 130, 60),
-    Colour.BLUE: (60, 110, 200),
-    Colour.NAVY: (30, 40, 80),
-    Colour.PURPLE: (110, 60, 140),
-}
+
+@dataclass(frozen=True)
+class ColourAnalysis:
+    colours: list[dict] = field(default_factory=list)  # main first: name, family, share, lab, hex
+    pattern: str = ""
+    note: str = ""
+
+    @property
+    def family(self) -> str:
+        return self.colours[0]["family"] if self.colours else ""
+
+    @property
+    def dominant_hex(self) -> str:
+        return self.colours[0]["hex"] if self.colours else ""
+
+    @property
+    def main_name(self) -> str:
+        return self.colours[0]["name"] if self.colours else ""
 
 
 @dataclass(frozen=True)
 class ImageAnalysis:
     thumbnail_jpeg: bytes
-    dominant_hex: str
-    colour: str
+    mask_png: bytes
+    colour: ColourAnalysis
 
 
-def dominant_rgb(image: Image.Image) -> tuple[int, int, int]:
-    """The most common colour of the photo's centre, where the garment is.
-
-    Product photos here are a garment on a floor, bed or wall: the central region
-    is mostly garment, the border mostly background. We quantise the centre to a
-    few colours and take the most populous one.
-    """
-    width, height = image.size
-    box = (int(width * 0.25), int(height * 0.2), int(width * 0.75), int(height * 0.8))
-    centre = image.crop(box).convert("RGB")
-    centre.thumbnail((96, 96))
-    quantised = centre.quantize(colors=5, method=Image.Quantize.MEDIANCUT)
-    palette = quantised.getpalette() or []
-    counts = sorted(quantised.getcolors() or [], reverse=True)
-    if not counts:
-        return (128, 128, 128)
-    index = counts[0][1]
-    return tuple(palette[index * 3 : index * 3 + 3])  # type: ignore[return-value]
+def measure_colours(image: Image.Image, mask: np.ndarray) -> ColourAnalysis:
+    """One to three named colours with shares and the pattern, from the mask's pixels only."""
+    look = measure_garment(image, mask)
+    if not look.colours:
+        return ColourAnalysis(note=NO_FOREGROUND)
+    return ColourAnalysis(colours=[c.as_dict() for c in look.colours], pattern=look.pattern or "")
 
 
-def colour_name(rgb: tuple[int, int, int]) -> str:
-    r, g, b = rgb
-
-    def distance(ref: tuple[int, int, int]) -> float:
-        rr, gg, bb = ref
-        mean_r = (r + rr) / 2
-        # "Redmean" approximation of perceptual distance.
-        return (2 + mean_r / 256) * (r - rr) ** 2 + 4 * (g - gg) ** 2 + (2 + (255 - mean_r) / 256) * (b - bb) ** 2
-
-    return min(_NAMED_COLOURS, key=lambda name: distance(_NAMED_COLOURS[name]))
-
-
-def analyse_product_image(image: Image.Image) -> ImageAnalysis:
-    rgb = dominant_rgb(image)
+def analyse_product_image(image: Image.Image, mask: np.ndarray) -> ImageAnalysis:
     thumb = image.copy()
     thumb.thumbnail(THUMBNAIL_SIZE)
     buffer = io.BytesIO()
-    thumb.save(buffer, format="JPEG", quality=85, optimize=True)
-    return ImageAnalysis(
-        thumbnail_jpeg=buffer.getvalue(),
-        dominant_hex="#{:02x}{:02x}{:02x}".format(*rgb),
-        colour=str(colour_name(rgb)),
-    )
+    thumb.convert("RGB").save(buffer, format="JPEG", quality=85, optimize=True)
+    return ImageAnalysis(thumbnail_jpeg=buffer.getvalue(), mask_png=mask_png(mask), colour=measure_colours(image, mask))

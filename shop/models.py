@@ -67,12 +67,27 @@ class Colour(models.TextChoices):
     PURPLE = "purple", "Purple"
 
 
+class Pattern(models.TextChoices):
+    """What the garment's surface looks like, measured from its mask pixels."""
+
+    PLAIN = "plain", "Plain"
+    STRIPED = "striped", "Striped"
+    CHECKED = "checked", "Checked"
+    PRINTED = "printed", "Printed"
+
+
 class Product(models.Model):
     class ImageStatus(models.TextChoices):
         NONE = "none", "No image"
         PENDING = "pending", "Processing"
         READY = "ready", "Ready"
         FAILED = "failed", "Failed"
+
+    class ColoursSource(models.TextChoices):
+        NONE = "", "Not measured yet"
+        MEASURED = "measured", "Measured from the garment mask"
+        UNKNOWN = "unknown", "Unknown: no garment found in the photo"
+        CURATOR = "curator", "Set by a curator (never overwritten)"
 
     sku = models.CharField("SKU", max_length=64, unique=True)
     name = models.CharField("name", max_length=200)
@@ -106,7 +121,27 @@ class Product(models.Model):
         choices=Colour.choices,
         blank=True,
         db_index=True,
-        help_text="Named colour nearest to the dominant colour; shoppers filter by it.",
+        help_text="Colour family of the garment's main colour; shoppers filter by it.",
+    )
+    colours = models.JSONField(
+        "colours",
+        default=list,
+        blank=True,
+        help_text='One to three named colours with shares, main first: [{"name": "navy", "share": 0.7, ...}].',
+    )
+    pattern = models.CharField("pattern", max_length=10, choices=Pattern.choices, blank=True)
+    colours_source = models.CharField(
+        "colours from", max_length=10, choices=ColoursSource.choices, blank=True, default=ColoursSource.NONE
+    )
+    colours_note = models.CharField(
+        "colour note", max_length=200, blank=True, help_text="Why the colour is unknown, when it is."
+    )
+    garment_mask = models.ImageField(
+        "garment mask",
+        upload_to="products/masks/",
+        blank=True,
+        editable=False,
+        help_text="Foreground mask of the main photo (PNG, named from the photo's hash).",
     )
     stock = models.PositiveIntegerField("stock", default=0)
     is_active = models.BooleanField("on sale", default=True, db_index=True)
@@ -117,6 +152,7 @@ class Product(models.Model):
         ordering = ["-created_at", "id"]
         indexes = [
             models.Index(fields=["category", "is_active", "price"]),
+            models.Index(fields=["is_active", "category", "created_at"], name="product_new_in_idx"),
             models.Index(fields=["is_active", "created_at"]),
         ]
         constraints = [models.CheckConstraint(condition=models.Q(price__gt=0), name="product_price_positive")]
@@ -130,6 +166,10 @@ class Product(models.Model):
     @property
     def in_stock(self) -> bool:
         return self.stock > 0
+
+    @property
+    def colour_names(self) -> list[str]:
+        return [str(entry.get("name", "")) for entry in self.colours or [] if entry.get("name")]
 
     @property
     def display_image(self):

@@ -23,7 +23,7 @@ PAGE_SIZE = 24
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    newest = selectors.product_list()[:8]
+    newest = selectors.new_in(limit=8)
     return render(request, "shop/home.html", {"categories": selectors.category_list(), "newest": newest})
 
 
@@ -45,6 +45,7 @@ def product_list(request: HttpRequest) -> HttpResponse:
             "colours": Colour.choices,
             "brands": selectors.brand_list(),
             "sorts": [
+                *([("relevance", "Best match")] if filters.q else []),
                 ("newest", "Newest"),
                 ("price", "Price: low to high"),
                 ("-price", "Price: high to low"),

@@ -13,3 +13,29 @@ def test_the_cache_gets_its_own_redis_database():
 
 def test_the_settings_use_different_databases_for_broker_and_cache(settings):
     assert settings.CACHES["default"]["LOCATION"] != settings.CELERY_BROKER_URL
+
+
+def test_the_database_offers_iterative_hnsw_scans_and_trigram_search(db):
+    """Development, tests and production run the same PostgreSQL features: pgvector ≥ 0.8
+    (iterative index scans keep filtered HNSW queries at k rows) and pg_trgm (search typos)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT extname, extversion FROM pg_extension WHERE extname IN ('vector', 'pg_trgm')")
+        installed = dict(cursor.fetchall())
+        cursor.execute("SET LOCAL hnsw.iterative_scan = strict_order")
+        cursor.execute("SELECT similarity('denim', 'denin')")
+        (similarity,) = cursor.fetchone()
+    assert set(installed) == {"vector", "pg_trgm"}
+    assert tuple(int(part) for part in installed["vector"].split(".")[:2]) >= (0, 8)
+    assert similarity > 0.3
+
+
+def test_a_data_directory_from_another_postgresql_major_version_is_refused_with_the_fix(tmp_path):
+    import pytest
+
+    from config.services import EmbeddedServiceError, embedded_postgres
+
+    (tmp_path / "PG_VERSION").write_text("16\n")
+    with pytest.raises(EmbeddedServiceError, match="make clean-var && make run"):
+        embedded_postgres(tmp_path, "shop")

@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -72,13 +73,13 @@ TEMPLATES = [
     },
 ]
 
-# --- Database: DATABASE_URL, or the embedded PostgreSQL 16 + pgvector -------------------
+# --- Database: DATABASE_URL, or the embedded PostgreSQL 18 + pgvector 0.8 + pg_trgm -------------------
 if env("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
 else:
     DATABASES = {
         "default": embedded_postgres(
-            Path(env("EMBEDDED_POSTGRES_DIR", default=str(VAR_DIR / "postgres"))),
+            Path(env("EMBEDDED_POSTGRES_DIR", default=str(VAR_DIR / "postgres18"))),
             env("EMBEDDED_POSTGRES_DB", default="shop"),
         )
     }
@@ -261,6 +262,9 @@ RECOMMENDER_COMPLEMENT_WEIGHTS = {
     "directory": env("RECOMMENDER_COMPLEMENT_DIR", default=None),
 }
 RECOMMENDER_COMPLEMENTS_ON_PAGE = 6
+# Products per indexing task: each one (photo masks, colours, garment and complement vectors) must end
+# well inside the task time cap of CELERY_LONGEST_TASK_SECONDS on a busy 2-core worker.
+RECOMMENDER_TASK_BATCH = env.int("RECOMMENDER_TASK_BATCH", default=8)
 RECOMMENDER_TORCH_THREADS = env.int("RECOMMENDER_TORCH_THREADS", default=2)
 RECOMMENDER_BATCH_SIZE = env.int("RECOMMENDER_BATCH_SIZE", default=32)
 RECOMMENDER_CANDIDATES = env.int("RECOMMENDER_CANDIDATES", default=100)
@@ -275,5 +279,5 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"pgserver": {"level": "WARNING"}},
+    "loggers": {"embedded_postgres": {"level": "WARNING"}},
 }

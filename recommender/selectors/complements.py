@@ -10,6 +10,7 @@ never the product itself. Each suggestion carries a reason a shopper understands
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -69,56 +70,84 @@ def _current_vector(product: Product, version: str) -> ComplementVector | None:
     ).first()
 
 
-def _ranked_candidate_ids(vector: ComplementVector, targets: tuple[str, ...], *, limit: int) -> list[int]:
-    """Product ids of the best candidates of ``targets`` for this query vector (approximate, HNSW)."""
+@dataclass(frozen=True)
+class ComplementQuery:
+    """ "What goes with this?": a complement query vector, the slots that answer it, and the model that made it."""
+
+    query: Sequence[float]
+    targets: tuple[str, ...]
+    model_version: str
+    exclude_product_id: int | None = None
+
+
+def _ranked_candidate_ids(question: ComplementQuery, *, limit: int) -> list[int]:
+    """Product ids of the best candidates for the question (approximate: one HNSW query)."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(40, min(limit, 1000))])
         return list(
-            ComplementVector.objects.filter(slot__in=list(targets), model_version=vector.model_version)
-            .exclude(product_id=vector.product_id)
-            .annotate(distance=CosineDistance("candidate", vector.query))
+            ComplementVector.objects.filter(slot__in=list(question.targets), model_version=question.model_version)
+            .exclude(product_id=question.exclude_product_id)
+            .annotate(distance=CosineDistance("candidate", question.query))
             .order_by("distance")
             .values_list("product_id", flat=True)[:limit]
         )
 
 
-def _exact_candidate_ids(vector: ComplementVector, targets: tuple[str, ...], *, k: int, exclude: set[int]) -> list[int]:
+def _exact_candidate_ids(question: ComplementQuery, *, k: int, exclude: set[int]) -> list[int]:
     """Exact search with every filter in SQL: k rows whenever k qualify."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_indexscan = off")
         return list(
             ComplementVector.objects.filter(
-                slot__in=list(targets),
-                model_version=vector.model_version,
+                slot__in=list(question.targets),
+                model_version=question.model_version,
                 product__is_active=True,
                 product__stock__gt=0,
             )
             .exclude(product_id__in=exclude)
-            .annotate(distance=CosineDistance("candidate", vector.query))
+            .annotate(distance=CosineDistance("candidate", question.query))
             .order_by("distance")
             .values_list("product_id", flat=True)[:k]
         )
 
 
-def _ranked(vector: ComplementVector, targets: tuple[str, ...], *, k: int, exclude: set[int]) -> list[Product]:
-    from recommender.services.indexing import vectors_generation
-
-    limit = settings.RECOMMENDER_CANDIDATES
-    key = f"recommender:complements:{vector.product_id}:{vector.model_version[:16]}:{vectors_generation()}:{limit}"
-    ranked = cache.get(key)
-    if ranked is None:
-        ranked = _ranked_candidate_ids(vector, targets, limit=limit)
-        cache.set(key, ranked, timeout=settings.RECOMMENDER_CACHE_SECONDS)
+def _available_in_order(ranked: list[int], question: ComplementQuery, *, k: int, exclude: set[int]) -> list[Product]:
+    """The first ``k`` on-sale, in-stock, not excluded products of ``ranked``; an exact search fills a short list."""
     ranked = [pk for pk in ranked if pk not in exclude]
     available = Product.objects.filter(pk__in=ranked, is_active=True, stock__gt=0).select_related("category")
     by_id = {p.pk: p for p in available}
     chosen = [by_id[pk] for pk in ranked if pk in by_id][:k]
     if len(chosen) < k:
-        ids = _exact_candidate_ids(vector, targets, k=k, exclude=exclude)
+        ids = _exact_candidate_ids(question, k=k, exclude=exclude)
         if len(ids) > len(chosen):
             found = {p.pk: p for p in Product.objects.filter(pk__in=ids).select_related("category")}
             chosen = [found[pk] for pk in ids if pk in found]
     return chosen
+
+
+def _ranked(vector: ComplementVector, targets: tuple[str, ...], *, k: int, exclude: set[int]) -> list[Product]:
+    """A product's best complements; the ranking is cached per product, model and vectors generation."""
+    from recommender.services.indexing import vectors_generation
+
+    question = ComplementQuery(vector.query, targets, vector.model_version, exclude_product_id=vector.product_id)
+    limit = settings.RECOMMENDER_CANDIDATES
+    key = f"recommender:complements:{vector.product_id}:{vector.model_version[:16]}:{vectors_generation()}:{limit}"
+    ranked = cache.get(key)
+    if ranked is None:
+        ranked = _ranked_candidate_ids(question, limit=limit)
+        cache.set(key, ranked, timeout=settings.RECOMMENDER_CACHE_SECONDS)
+    return _available_in_order(ranked, question, k=k, exclude=exclude)
+
+
+def complements_for_query(*, question: ComplementQuery, k: int, colour: dict | None = None) -> list[Suggestion]:
+    """What goes with a garment that is not a product (a garment in a customer's photo), best first."""
+    ranked = _ranked_candidate_ids(question, limit=settings.RECOMMENDER_CANDIDATES)
+    chosen = _available_in_order(ranked, question, k=k, exclude=set())
+    colours = dict(ComplementVector.objects.filter(product__in=chosen).values_list("product_id", "colour"))
+    return [
+        Suggestion(p, _colour_sentence("", (colour or {}).get("lab_mean"), "", colours.get(p.pk, {}).get("lab_mean")))
+        for p in chosen
+    ]
 
 
 def _street_photos_like(product: Product, slot: str, embedder_version: str) -> dict[int, float]:
@@ -137,14 +166,13 @@ def _street_photos_like(product: Product, slot: str, embedder_version: str) -> d
         return {photo_id: float(distance) for photo_id, distance in rows}
 
 
-def _colour_reason(first: Product, second: Product, colours: dict[int, dict]) -> str:
-    """A sentence about how the two colours work together, from the garments' own pixels."""
-    a, b = colours.get(first.pk, {}).get("lab_mean"), colours.get(second.pk, {}).get("lab_mean")
-    name_a, name_b = (first.colour or "").lower(), (second.colour or "").lower()
+def _colour_sentence(name_a: str, lab_a, name_b: str, lab_b) -> str:
+    """How two garments' colours work together, from the CIELAB means of their own pixels."""
+    name_a, name_b = (name_a or "").lower(), (name_b or "").lower()
     pair = f"{name_a} with {name_b}" if name_a and name_b and name_a != name_b else ""
-    if a is None or b is None:
+    if lab_a is None or lab_b is None:
         return f"{pair.capitalize()}: learned from street outfits" if pair else "Learned from real street outfits"
-    a, b = np.asarray(a), np.asarray(b)
+    a, b = np.asarray(lab_a), np.asarray(lab_b)
     neutral = min(np.hypot(a[1], a[2]), np.hypot(b[1], b[2])) < 10
     if abs(a[0] - b[0]) >= 30:
         what = "a light and dark contrast"
@@ -155,6 +183,15 @@ def _colour_reason(first: Product, second: Product, colours: dict[int, dict]) ->
     else:
         what = "a confident colour pairing"
     return f"{pair.capitalize()}: {what}" if pair else what.capitalize()
+
+
+def _colour_reason(first: Product, second: Product, colours: dict[int, dict]) -> str:
+    return _colour_sentence(
+        first.colour,
+        colours.get(first.pk, {}).get("lab_mean"),
+        second.colour,
+        colours.get(second.pk, {}).get("lab_mean"),
+    )
 
 
 def _with_reasons(product: Product, chosen: list[Product], *, slot: str) -> list[Suggestion]:

@@ -37,14 +37,17 @@ def stale_complements_q(complement_version: str | None) -> Q:
 
 
 def stale_vectors_q(version: str, complement_version: str | None = None) -> Q:
-    """Products whose vector is missing, failed, pending, from another model, photo or slot,
-    or whose complement vectors are (when a complement model is in service)."""
+    """Products whose vector is missing, failed, pending, from another model, photo, slot or category,
+    whose look vector was made with other look weights, or whose complement vectors are out of date
+    (when a complement model is in service)."""
     return (
         Q(garment_vector__isnull=True)
         | ~Q(garment_vector__status=GarmentVector.Status.INDEXED)
         | ~Q(garment_vector__model_version=version)
         | ~Q(garment_vector__image_sha256=F("image_sha256"))
         | ~Q(garment_vector__slot=F("category__slot"))
+        | ~Q(garment_vector__category_id=F("category_id"))
+        | ~Q(garment_vector__look_version=inference.current_look_version(version))
         | stale_complements_q(complement_version)
     )
 

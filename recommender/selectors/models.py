@@ -29,7 +29,35 @@ def model_cards() -> list[dict]:
                 "bytes": meta.get("bytes"),
             }
         )
+    cards.append(look_card())
     return cards
+
+
+def look_card() -> dict:
+    """The look-alike ranking: its weights (tuned on the validation split) and what they measured."""
+    import json
+
+    from recommender.ml.colour.look import WEIGHTS_PATH, load_weights
+
+    weights = load_weights()
+    shown: dict[str, float] = {f"weight {part}": value for part, value in vars(weights).items()}
+    try:
+        data = json.loads(WEIGHTS_PATH.read_text())
+    except (OSError, ValueError):
+        data = {}
+    look, baseline = data.get("look", {}), data.get("baseline_embedding", {})
+    for protocol in ("catalog", "street"):
+        for metric, label in (("colour_agreement", "colour agreement"), ("precision_at_k", "P@10")):
+            if f"{protocol}_{metric}" in look:
+                shown[f"val {protocol} {label}"] = look[f"{protocol}_{metric}"]
+            if metric in baseline.get(protocol, {}):
+                shown[f"val {protocol} {label} (embedding only)"] = baseline[protocol][metric]
+    return {
+        "role": "Look-alikes (shape + colour + pattern)",
+        "name": WEIGHTS_PATH.name,
+        "version": weights.digest()[:12],
+        "metrics": {key: f"{value:.3f}" for key, value in shown.items() if isinstance(value, int | float)},
+    }
 
 
 def _headline_metrics(meta: dict) -> dict[str, str]:

@@ -1,14 +1,21 @@
 """Similar items: look-alikes of a product.
 
-They come from a nearest-neighbour query over garment vectors in PostgreSQL. The
-neighbour *ranking* (ids by distance, same slot) is cached per product, model version
-and vectors generation; availability, price and the product itself are filtered live on
-every request, so a sold-out item disappears at once without flushing the cache.
+Customers judge "similar" by eye: the same kind of garment, in the same colours and pattern.
+So similar items come from the product's own category first (a skirt gets skirts), with its
+slot as the fallback when the category has too few, ranked by the *look* vector (the
+embedder's shape sense blended with colour and pattern, ``recommender.ml.colour.look``) in one
+pgvector HNSW query. Rows without a current look vector (a look-weights change not yet
+re-indexed) are ranked by the plain embedding, as before.
 
-pgvector filters after the HNSW scan. Two things keep a filtered query at k rows:
-the slot filter is part of a partial HNSW index (one per slot), and the remaining filters
-(on sale, in stock, cheaper) run over an over-fetched candidate list; when they leave
-fewer than k, an exact search with every filter in SQL fills the list.
+The neighbour *ranking* (ids by distance) is cached per product, model and look version and
+vectors generation; availability, price and the product itself are filtered live on every
+request, so a sold-out item disappears at once without flushing the cache.
+
+pgvector filters after the HNSW scan. pgvector ≥ 0.8's iterative index scan
+(``hnsw.iterative_scan = strict_order``) keeps scanning until the category or slot filter has
+``limit`` rows; the remaining filters (on sale, in stock, cheaper) run over the over-fetched
+candidate list, and when they leave fewer than k, an exact search with every filter in SQL
+fills the list.
 """
 
 from __future__ import annotations
@@ -19,11 +26,30 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from pgvector.django import CosineDistance
 
+from recommender import inference
 from recommender.models import GarmentVector
 from recommender.selectors.indexing import current_version
 from shop.models import Product
+
+
+@dataclass(frozen=True)
+class VectorQuery:
+    """A nearest-neighbour question: this garment, among the catalog's garments of this slot and model.
+
+    With ``look`` (and its ``look_version``) the ranking is by look vector (shape, colour and
+    pattern); without, by the plain embedding. With ``category_id``, that category comes first
+    and the rest of the slot fills in."""
+
+    embedding: Sequence[float]
+    slot: str
+    model_version: str
+    exclude_product_id: int | None = None
+    look: Sequence[float] | None = None
+    look_version: str = ""
+    category_id: int | None = None
 
 
 def _indexed_vector(product: Product, version: str) -> GarmentVector | None:
@@ -32,47 +58,53 @@ def _indexed_vector(product: Product, version: str) -> GarmentVector | None:
     ).first()
 
 
-@dataclass(frozen=True)
-class VectorQuery:
-    """A nearest-neighbour question: this garment vector, among catalog vectors of this slot and model."""
+def _candidates(query: VectorQuery, *, category: bool) -> QuerySet[GarmentVector]:
+    """The rows the query ranks, annotated with their distance (same slot; same category or the others)."""
+    if query.look is not None:
+        qs = GarmentVector.objects.filter(look_version=query.look_version, look__isnull=False)
+        distance = CosineDistance("look", query.look)
+    else:
+        qs = GarmentVector.objects.filter(model_version=query.model_version, embedding__isnull=False)
+        distance = CosineDistance("embedding", query.embedding)
+    qs = qs.filter(slot=query.slot)
+    if query.category_id is not None:
+        qs = qs.filter(category_id=query.category_id) if category else qs.exclude(category_id=query.category_id)
+    if query.exclude_product_id is not None:
+        qs = qs.exclude(product_id=query.exclude_product_id)
+    return qs.annotate(distance=distance).order_by("distance")
 
-    embedding: Sequence[float]
-    slot: str
-    model_version: str
-    exclude_product_id: int | None = None
+
+def _passes(query: VectorQuery) -> tuple[bool, ...]:
+    return (True, False) if query.category_id is not None else (True,)
 
 
 def _ranked_neighbour_ids(query: VectorQuery, *, limit: int) -> list[int]:
-    """Product ids of the nearest vectors in the same slot, nearest first (approximate, HNSW)."""
+    """Product ids of the nearest vectors, nearest first (approximate, HNSW): the category's, then,
+    when the category has fewer than ``limit``, the rest of the slot's."""
+    ranked: list[int] = []
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(40, min(limit, 1000))])
-        return list(
-            GarmentVector.objects.filter(slot=query.slot, model_version=query.model_version)
-            .exclude(product_id=query.exclude_product_id)
-            .annotate(distance=CosineDistance("embedding", query.embedding))
-            .order_by("distance")
-            .values_list("product_id", flat=True)[:limit]
-        )
+        cursor.execute("SET LOCAL hnsw.iterative_scan = strict_order")
+        for category in _passes(query):
+            if len(ranked) >= limit:
+                break
+            ranked += list(_candidates(query, category=category).values_list("product_id", flat=True)[:limit])
+    return ranked
 
 
 def _exact_neighbours(query: VectorQuery, *, k: int, max_price=None) -> list[int]:
     """Exact search with every filter in SQL: always k rows when k qualify (a sequential scan)."""
+    ids: list[int] = []
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_indexscan = off")
-        qs = GarmentVector.objects.filter(
-            slot=query.slot,
-            model_version=query.model_version,
-            embedding__isnull=False,
-            product__is_active=True,
-            product__stock__gt=0,
-        ).exclude(product_id=query.exclude_product_id)
-        if max_price is not None:
-            qs = qs.filter(product__price__lt=max_price)
-        return list(
-            qs.annotate(distance=CosineDistance("embedding", query.embedding))
-            .order_by("distance")
-            .values_list("product_id", flat=True)[:k]
-        )
+        for category in _passes(query):
+            if len(ids) >= k:
+                break
+            qs = _candidates(query, category=category).filter(product__is_active=True, product__stock__gt=0)
+            if max_price is not None:
+                qs = qs.filter(product__price__lt=max_price)
+            ids += list(qs.values_list("product_id", flat=True)[: k - len(ids)])
+    return ids
 
 
 def _available_in_order(ranked: list[int], query: VectorQuery, *, k: int, max_price=None) -> list[Product]:
@@ -96,8 +128,24 @@ def products_near_vector(*, query: VectorQuery, k: int = 8, max_price=None) -> l
     return _available_in_order(ranked, query, k=k, max_price=max_price)
 
 
+def product_vector_query(*, product: Product, vector: GarmentVector, version: str) -> VectorQuery:
+    """How a product asks for its look-alikes: by look vector when it has a current one, its category first."""
+    look_version = inference.current_look_version(version)
+    has_look = vector.look is not None and vector.look_version == look_version
+    return VectorQuery(
+        embedding=vector.embedding,
+        slot=vector.slot,
+        model_version=version,
+        exclude_product_id=product.pk,
+        look=vector.look if has_look else None,
+        look_version=look_version if has_look else "",
+        category_id=product.category_id,
+    )
+
+
 def similar_products(*, product: Product, k: int = 8, cheaper: bool = False) -> list[Product]:
-    """The nearest on-sale, in-stock products in the same slot, nearest first (never the product itself).
+    """The on-sale, in-stock products that look most like this one: its category first, then its slot,
+    nearest first (never the product itself).
 
     ``cheaper`` keeps only items priced below this product: "the same look for less".
     """
@@ -107,13 +155,12 @@ def similar_products(*, product: Product, k: int = 8, cheaper: bool = False) -> 
     vector = _indexed_vector(product, version)
     if vector is None:
         return []
-    query = VectorQuery(
-        embedding=vector.embedding, slot=vector.slot, model_version=version, exclude_product_id=product.pk
-    )
+    query = product_vector_query(product=product, vector=vector, version=version)
     limit = settings.RECOMMENDER_CANDIDATES
     from recommender.services.indexing import vectors_generation
 
-    key = f"recommender:similar:{product.pk}:{version[:16]}:{vectors_generation()}:{limit}"
+    ranking = (query.look_version or version)[:16]
+    key = f"recommender:similar:{product.pk}:{ranking}:{query.category_id}:{vectors_generation()}:{limit}"
     ranked = cache.get(key)
     if ranked is None:
         ranked = _ranked_neighbour_ids(query, limit=limit)

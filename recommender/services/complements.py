@@ -20,7 +20,8 @@ from PIL import Image
 
 from recommender import inference
 from recommender.ml.weights import WeightsError
-from recommender.models import COMPLEMENT_TARGETS, ComplementVector
+from recommender.models import COMPLEMENT_TARGETS, ComplementVector, Garment
+from recommender.selectors.complements import ComplementQuery
 from recommender.services.outfits import colour_statistics
 from shop.models import Product
 
@@ -42,8 +43,10 @@ def garment_cut(image: Image.Image, mask: np.ndarray) -> tuple[Image.Image, np.n
     return Image.fromarray(pixels), inside.copy()
 
 
-def complement_vectors_store(*, products: Sequence[Product], images: Sequence[Image.Image]) -> int:
-    """Make and store the complement vectors of ``products`` (photos already decoded); returns how many.
+def complement_vectors_store(
+    *, products: Sequence[Product], images: Sequence[Image.Image], masks: Sequence[np.ndarray]
+) -> int:
+    """Make and store the complement vectors of ``products`` (photos decoded, garment masks made); returns how many.
 
     Products of slots that nothing goes with (shoes, accessories) get none. When no complement
     model is in service, or it expects another embedder than the one in service, nothing is
@@ -65,17 +68,19 @@ def complement_vectors_store(*, products: Sequence[Product], images: Sequence[Im
             embedder.version[:12],
         )
         return 0
-    wanted = [(p, im) for p, im in zip(products, images, strict=True) if p.category.slot in COMPLEMENT_TARGETS]
+    wanted = [
+        (p, im, m) for p, im, m in zip(products, images, masks, strict=True) if p.category.slot in COMPLEMENT_TARGETS
+    ]
     ComplementVector.objects.filter(product__in=products).exclude(
         slot__in=list(COMPLEMENT_TARGETS)
     ).delete()  # a product moved to a slot without complements
     if not wanted:
         return 0
-    cuts = [garment_cut(image, inference.product_garment_mask(image)) for _, image in wanted]
+    cuts = [garment_cut(image, mask) for _, image, mask in wanted]
     embeddings = embedder.embed([crop for crop, _ in cuts], batch_size=settings.RECOMMENDER_BATCH_SIZE)
     by_slot: dict[str, list[int]] = defaultdict(list)
     features = []
-    for n, ((product, _), (crop, mask), embedding) in enumerate(zip(wanted, cuts, embeddings, strict=True)):
+    for n, ((product, _, _), (crop, mask), embedding) in enumerate(zip(wanted, cuts, embeddings, strict=True)):
         features.append(complement_features(embedding=np.asarray(embedding), crop=crop, mask=mask))
         by_slot[product.category.slot].append(n)
     features = np.stack(features).astype(np.float32)
@@ -85,7 +90,7 @@ def complement_vectors_store(*, products: Sequence[Product], images: Sequence[Im
         queries[rows] = model.encode(features[rows], slot=slot, role="query")
         candidates[rows] = model.encode(features[rows], slot=slot, role="candidate")
     with transaction.atomic():
-        for n, (product, _) in enumerate(wanted):
+        for n, (product, _, _) in enumerate(wanted):
             crop, mask = cuts[n]
             ComplementVector.objects.update_or_create(
                 product=product,
@@ -99,3 +104,27 @@ def complement_vectors_store(*, products: Sequence[Product], images: Sequence[Im
                 },
             )
     return len(wanted)
+
+
+def garment_complement_query(*, garment: Garment, crop: Image.Image | None = None) -> ComplementQuery | None:
+    """The "what goes with this?" question for a garment cut out of a photo (a customer's), or ``None``
+    when nothing can answer it (a slot nothing goes with, no vector yet, no complement model in service,
+    or a model trained on another embedder's features)."""
+    targets = COMPLEMENT_TARGETS.get(garment.slot)
+    if targets is None or garment.embedding is None:
+        return None
+    try:
+        inference.current_complement_version()
+    except WeightsError:
+        return None
+    from recommender.ml.complement.features import complement_features
+
+    model = inference.complement_model()
+    if model.embedder_sha256 != garment.embedder_version:
+        return None
+    if crop is None:
+        with garment.crop.open("rb") as fh:
+            crop = Image.open(fh).convert("RGB")
+    features = complement_features(embedding=np.asarray(garment.embedding, dtype=np.float32), crop=crop, mask=None)
+    query = model.encode(features[None, :], slot=garment.slot, role="query")[0]
+    return ComplementQuery(query.tolist(), targets, model.version)

@@ -13,6 +13,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from recommender import inference
+from recommender.ml.colour.look import LOOK_DIM, look_vector, measure_garment, named_colour_features
+from recommender.ml.colour.pattern import pattern_features
 from recommender.ml.images import ImageError, open_image
 from recommender.ml.weights import WeightsError
 from recommender.models import EMBEDDING_DIM, GarmentVector
@@ -69,22 +71,61 @@ def validate_vector(vector: np.ndarray, *, model_version: str) -> np.ndarray:
     return vector / norm
 
 
-def vector_store(*, product: Product, vector: np.ndarray, model_version: str) -> GarmentVector:
-    """Save a product's vector after validating it; marks the product indexed."""
+def vector_store(
+    *, product: Product, vector: np.ndarray, model_version: str, look: np.ndarray | None = None
+) -> GarmentVector:
+    """Save a product's vector (and its look vector) after validating it; marks the product indexed."""
     clean = validate_vector(vector, model_version=model_version)
+    look_fields = {}
+    if look is not None:
+        look = np.asarray(look, dtype=np.float32)
+        if look.shape != (LOOK_DIM,) or not np.isfinite(look).all() or not look.any():
+            raise ApplicationError(f"A look vector has {LOOK_DIM} finite dimensions, not all zero.")
+        look_fields = {"look": look.tolist(), "look_version": inference.current_look_version(model_version)}
     row, _ = GarmentVector.objects.update_or_create(
         product=product,
         defaults={
+            **look_fields,
             "embedding": clean.tolist(),
             "model_version": model_version,
             "image_sha256": product.image_sha256,
             "slot": product.category.slot,
+            "category_id": product.category_id,
             "status": GarmentVector.Status.INDEXED,
             "error": "",
             "indexed_at": timezone.now(),
         },
     )
     return row
+
+
+def _product_mask(product: Product, image) -> np.ndarray:
+    """The stored mask of this photo version (the image task's), else computed now."""
+    from recommender.ml.segmentation.product_mask import read_mask_png
+
+    if product.garment_mask and product.image_sha256 and product.image_sha256 in product.garment_mask.name:
+        try:
+            with product.garment_mask.open("rb") as fh:
+                mask = read_mask_png(fh)
+            if mask.shape == (image.height, image.width):
+                return mask
+        except OSError:
+            pass
+    return inference.product_garment_mask(image)
+
+
+def _look_parts(product: Product, image, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Colour signature and pattern one-hot of the product's garment. A curator's colours and pattern
+    win over the measured ones, so an edit changes the look-alikes too."""
+    curated = product.colours_source == Product.ColoursSource.CURATOR
+    measured = None
+    if curated and product.colours:
+        colour = named_colour_features(product.colours)
+    else:
+        measured = measure_garment(image, mask)
+        colour = measured.colour_features
+    pattern = product.pattern if curated or measured is None else (measured.pattern or product.pattern)
+    return colour, pattern_features(pattern)
 
 
 def _mark_failed(product_ids: Iterable[int], reason: str) -> None:
@@ -133,9 +174,15 @@ def products_embed(*, product_ids: Sequence[int]) -> dict[str, int]:
     GarmentVector.objects.filter(product__in=products).update(attempts=F("attempts") + 1)
     if ready:
         vectors = model.embed(images, batch_size=settings.RECOMMENDER_BATCH_SIZE)
+        weights = inference.look_weights()
+        masks = [_product_mask(product, image) for product, image in zip(ready, images, strict=True)]
+        looks = [
+            look_vector(vector, *_look_parts(product, image, mask), weights)
+            for product, image, mask, vector in zip(ready, images, masks, vectors, strict=True)
+        ]
         with transaction.atomic():
-            for product, vector in zip(ready, vectors, strict=True):
-                vector_store(product=product, vector=vector, model_version=model.version)
-        complement_vectors_store(products=ready, images=images)
+            for product, vector, look in zip(ready, vectors, looks, strict=True):
+                vector_store(product=product, vector=vector, model_version=model.version, look=look)
+        complement_vectors_store(products=ready, images=images, masks=masks)
         vectors_changed()
     return {"indexed": len(ready), "failed": failed, "skipped": skipped}

@@ -28,7 +28,12 @@ ERRORS = {400: s.ErrorSerializer, 401: s.ErrorSerializer, 403: s.ErrorSerializer
 CART_WRITE_ERRORS = {400: s.ErrorSerializer, 403: s.ErrorSerializer, 404: s.ErrorSerializer, 409: s.ErrorSerializer}
 
 PRODUCT_FILTER_PARAMETERS = [
-    OpenApiParameter("q", str, description="Words to find in name, brand, category or description."),
+    OpenApiParameter(
+        "q",
+        str,
+        description="Words to find (whole words, typos forgiven) in name, category, colour names, pattern or brand; "
+        "results are ranked by relevance unless another sort is asked for.",
+    ),
     OpenApiParameter("category", str, description="Category slug."),
     OpenApiParameter("slot", str, enum=["top", "bottom", "outerwear", "dress", "shoes", "accessory"]),
     OpenApiParameter("colour", str),
@@ -36,7 +41,7 @@ PRODUCT_FILTER_PARAMETERS = [
     OpenApiParameter("min_price", OpenApiTypes.DECIMAL),
     OpenApiParameter("max_price", OpenApiTypes.DECIMAL),
     OpenApiParameter("in_stock", bool),
-    OpenApiParameter("sort", str, enum=["newest", "price", "-price", "name"]),
+    OpenApiParameter("sort", str, enum=["relevance", "newest", "price", "-price", "name"]),
 ]
 
 

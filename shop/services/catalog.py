@@ -17,7 +17,7 @@ from django.utils.text import slugify
 
 from recommender.ml.images import ImageError, open_image
 from shop.errors import ApplicationError
-from shop.imaging import analyse_product_image
+from shop.imaging import ColourAnalysis, analyse_product_image
 from shop.models import Category, Product
 from shop.validators import image_format, stored_image_name
 
@@ -182,22 +182,94 @@ def product_image_process(*, product_id: int) -> Product | None:
         logger.warning("Image of product %s failed: %s", product.pk, reason)
         product.refresh_from_db()
         return product
-    analysis = analyse_product_image(image)
+    from recommender.inference import product_garment_mask
+
+    analysis = analyse_product_image(image, product_garment_mask(image))
     with transaction.atomic():
         locked = Product.objects.select_for_update().get(pk=product.pk)
         if locked.image.name != product.image.name:
             return locked  # replaced meanwhile; the newer task will handle it
-        _delete_files_on_commit(locked.thumbnail.storage, [locked.thumbnail.name] if locked.thumbnail else [])
+        old = [f.name for f in (locked.thumbnail, locked.garment_mask) if f]
         thumbnail_name = f"{hashlib.sha256(analysis.thumbnail_jpeg).hexdigest()}.jpg"
         locked.thumbnail.save(thumbnail_name, ContentFile(analysis.thumbnail_jpeg), save=False)
-        locked.dominant_colour = analysis.dominant_hex
-        locked.colour = analysis.colour
+        # Named from the photo's hash: one mask per photo version, reused by indexing.
+        locked.garment_mask.save(f"{locked.image_sha256 or locked.sku}.png", ContentFile(analysis.mask_png), save=False)
+        _delete_files_on_commit(
+            locked.thumbnail.storage, [n for n in old if n not in (locked.thumbnail.name, locked.garment_mask.name)]
+        )
+        fields = ["thumbnail", "garment_mask", "image_status", "image_error", "updated_at"]
+        if locked.colours_source != Product.ColoursSource.CURATOR:  # a curator's colours are never overwritten
+            _apply_measured_colours(locked, analysis.colour)
+            fields += ["dominant_colour", "colour", "colours", "pattern", "colours_source", "colours_note"]
         locked.image_status = Product.ImageStatus.READY
         locked.image_error = ""
-        locked.save(
-            update_fields=["thumbnail", "dominant_colour", "colour", "image_status", "image_error", "updated_at"]
-        )
+        locked.save(update_fields=fields)
     return locked
+
+
+def _apply_measured_colours(product: Product, colour: ColourAnalysis) -> None:
+    product.colours = colour.colours
+    product.colour = colour.family
+    product.dominant_colour = colour.dominant_hex
+    product.pattern = colour.pattern
+    product.colours_note = colour.note
+    product.colours_source = Product.ColoursSource.MEASURED if colour.colours else Product.ColoursSource.UNKNOWN
+
+
+@transaction.atomic
+def product_set_colours(*, product: Product, colours: list[dict], pattern: str = "") -> Product:
+    """A curator's colours (palette names with shares, main first) and pattern. They are kept when the
+    photo is processed again; :func:`product_reset_colours` hands the colours back to the measurement."""
+    from recommender.ml.colour.palette import FAMILY, NAMES, PALETTE_LAB, NamedColour
+    from shop.models import Pattern
+
+    names = [str(c.get("name", "")).strip().lower() for c in colours]
+    unknown = [n for n in names if n not in FAMILY]
+    if unknown or not 1 <= len(names) <= 3 or len(set(names)) != len(names):
+        raise ApplicationError(
+            "Colours must be one to three different palette names "
+            f"({', '.join(FAMILY)}); not: {', '.join(unknown) or 'that list'}.",
+            code="invalid",
+        )
+    shares = [float(c.get("share") or 0) for c in colours]
+    if any(s < 0 for s in shares):
+        raise ApplicationError("Colour shares cannot be negative.", code="invalid")
+    total = sum(shares)
+    shares = [s / total if total else 1 / len(shares) for s in shares]
+    if pattern and pattern not in Pattern.values:
+        raise ApplicationError(f"Pattern must be one of: {', '.join(Pattern.values)}.", code="invalid")
+    entries = []
+    for name, share in zip(names, shares, strict=True):
+        lab = PALETTE_LAB[NAMES.index(name)]
+        entries.append(NamedColour(name, FAMILY[name], share, tuple(float(v) for v in lab)).as_dict())
+    product.colours = entries
+    product.colour = entries[0]["family"]
+    product.dominant_colour = entries[0]["hex"]
+    product.pattern = pattern
+    product.colours_source = Product.ColoursSource.CURATOR
+    product.colours_note = ""
+    product.save(
+        update_fields=[
+            "colours",
+            "colour",
+            "dominant_colour",
+            "pattern",
+            "colours_source",
+            "colours_note",
+            "updated_at",
+        ]
+    )
+    _request_indexing(product)  # the look vector carries the colours
+    return product
+
+
+def product_reset_colours(*, product: Product) -> Product:
+    """Forget a curator's colours and measure them again from the photo."""
+    Product.objects.filter(pk=product.pk).update(colours_source=Product.ColoursSource.NONE)
+    product.refresh_from_db()
+    if product.image:
+        _queue_image_processing(product)
+    return product
 
 
 def products_set_active(*, product_ids: Iterable[int], active: bool) -> int:

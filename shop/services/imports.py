@@ -20,7 +20,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 
 from shop.errors import ApplicationError
-from shop.imaging import colour_name, dominant_rgb
+from shop.imaging import measure_colours
 from shop.models import Category, Product
 from shop.services.catalog import product_set_image, unique_slug
 from shop.validators import clean_text, image_upload_clean
@@ -211,13 +211,15 @@ def _read_image(row: ImportRow, known: Product | None) -> tuple[bytes, str]:
         data = row.image.read_bytes()
     except OSError as exc:
         raise RowError(f"image {row.image.name} cannot be read ({exc.strerror or exc})") from exc
-    if known is not None and known.colour and known.image_sha256 == hashlib.sha256(data).hexdigest():
-        return data, known.colour
+    if known is not None and known.colour_names and known.image_sha256 == hashlib.sha256(data).hexdigest():
+        return data, known.colour_names[0]
     try:
         clean = image_upload_clean(data)  # the one upload rule: still JPEG/PNG/WebP, size limits
     except ValidationError as exc:
         raise RowError(f"image {row.image.name}: {exc.messages[0]}") from exc
-    return clean.content.read(), str(colour_name(dominant_rgb(clean.image)))
+    from recommender.inference import product_garment_mask
+
+    return clean.content.read(), measure_colours(clean.image, product_garment_mask(clean.image)).main_name
 
 
 def _price(value: str) -> Decimal:

@@ -236,3 +236,19 @@ def test_curators_pin_a_complement_in_the_admin_and_preview_what_customers_see(c
     ComplementRule.objects.create(product=top, other=chinos, kind="block")
     page = client.get(url).content.decode()
     assert "Sand chinos</a>" not in page and "Nothing that goes with this is on sale" in page
+
+
+def test_a_garment_from_a_photo_gets_complements_through_the_same_query(complement_version, slots):
+    from recommender.selectors.complements import ComplementQuery, complements_for_query
+
+    direction = unit(RNG.normal(size=COMPLEMENT_DIM))
+    best = store(ProductFactory(category=slots["bottom"]), complement_version, candidate=direction).product
+    store(ProductFactory(category=slots["bottom"], stock=0), complement_version, candidate=direction)
+    store(ProductFactory(category=slots["top"]), complement_version, candidate=direction)
+    other = store(ProductFactory(category=slots["bottom"]), complement_version).product
+
+    question = ComplementQuery(direction.tolist(), ("bottom",), complement_version)
+    suggestions = complements_for_query(question=question, k=5, colour={"lab_mean": [50, 0, 0]})
+
+    assert [s.product for s in suggestions] == [best, other]
+    assert all(s.reason for s in suggestions)

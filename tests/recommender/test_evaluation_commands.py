@@ -27,9 +27,10 @@ def test_evaluate_segmentation_prints_iou_per_class_for_a_ccp_folder():
 def test_evaluate_retrieval_prints_top1_and_precision_at_k():
     out = io.StringIO()
     tree = FIXTURES / "clothing"
-    call_command("evaluate_retrieval", gallery=tree, queries=tree, k=1, stdout=out)
+    call_command("evaluate_retrieval", gallery=tree, queries=tree, k=1, no_cache=True, stdout=out)
     result = last_json_line(out)
-    assert set(result) == {"queries", "gallery", "k", "top1", "precision_at_k"}
+    assert {"queries", "gallery", "k", "top1", "precision_at_k", "colour_agreement", "ranking"} <= set(result)
+    assert result["ranking"] == "look" and 0 <= result["colour_agreement"] <= 1
     assert result["queries"] == result["gallery"] == len(list(tree.glob("*/*.jpg")))
     assert result["k"] == 1 and 0 <= result["top1"] <= 1
 

@@ -19,7 +19,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--batch-size", type=int, default=32)
+        parser.add_argument("--batch-size", type=int, default=8)
         parser.add_argument("--queue", action="store_true", help="Queue batches for the Celery workers.")
         parser.add_argument("--skip-failed", action="store_true", help="Leave products that failed before.")
         parser.add_argument("--no-progress", action="store_true")

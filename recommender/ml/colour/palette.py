@@ -1,0 +1,193 @@
+"""Naming a garment's colours: a documented palette a shopper understands, in CIELAB.
+
+A garment's pixels (read through its mask, :func:`recommender.ml.colour.lab.garment_lab_pixels`)
+are clustered in Lab; each cluster is named by the nearest palette entry (CIEDE2000), clusters
+with the same name merge, and the one to three largest names with at least
+:data:`MIN_SHARE` of the garment are its colours, main colour first.
+
+Every palette name belongs to one of the shop's filter *families* (black, white, grey, beige,
+brown, red, pink, orange, yellow, green, blue, navy, purple): "burgundy" is a red, "sand" a beige,
+"olive" a green. The family of the main colour is what the shop's colour filter uses.
+
+:func:`colour_features` is the colour part of the look-alike vector: a soft histogram of the
+garment's pixels over the palette's anchors (Gaussian kernel in ΔE), square-rooted and L2
+normalised, so the cosine of two garments' features is their histograms' Bhattacharyya
+coefficient: 1 for the same colours in the same shares, 0 for colours far apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from recommender.ml.colour.lab import delta_e_2000, lab_to_rgb, rgb_to_lab
+
+#: (name, family, sRGB hex): reference colours of garments *as photographed* (not as dyed): catalog
+#: photos taken indoors are dim, so a white tee measures about L* 75-85 and the achromatic anchors
+#: sit lower than paint chips would. Neighbours differ by a name a shopper would use. The order is
+#: stable: colour features index it.
+PALETTE: tuple[tuple[str, str, str], ...] = (
+    ("black", "black", "#1a1a1c"),
+    ("charcoal", "grey", "#3a3c40"),
+    ("grey", "grey", "#6d6f72"),
+    ("light grey", "grey", "#999a9c"),
+    ("white", "white", "#c8c8c4"),
+    ("cream", "beige", "#ece3cd"),
+    ("beige", "beige", "#d6c4a3"),
+    ("sand", "beige", "#c2a77f"),
+    ("khaki", "green", "#8f8660"),
+    ("camel", "brown", "#b0814f"),
+    ("brown", "brown", "#6e4a30"),
+    ("chocolate", "brown", "#43302a"),
+    ("burgundy", "red", "#6e1f2e"),
+    ("red", "red", "#bf2233"),
+    ("coral", "orange", "#e8705f"),
+    ("orange", "orange", "#e07a22"),
+    ("mustard", "yellow", "#a88420"),
+    ("yellow", "yellow", "#dcc23c"),
+    ("olive", "green", "#5b5e2e"),
+    ("green", "green", "#3f8a4a"),
+    ("mint", "green", "#a6d8bd"),
+    ("teal", "green", "#1f7471"),
+    ("light blue", "blue", "#a7c4e2"),
+    ("denim", "blue", "#4d6a8e"),
+    ("blue", "blue", "#2f5fb3"),
+    ("navy", "navy", "#1f2a48"),
+    ("purple", "purple", "#6a3d8a"),
+    ("lilac", "purple", "#b7a3d0"),
+    ("pink", "pink", "#eaa1b8"),
+    ("fuchsia", "pink", "#c43b86"),
+)
+NAMES: tuple[str, ...] = tuple(name for name, _, _ in PALETTE)
+FAMILY: dict[str, str] = {name: family for name, family, _ in PALETTE}
+FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(family for _, family, _ in PALETTE))
+
+
+def _hex_to_rgb(value: str) -> tuple[int, int, int]:
+    value = value.lstrip("#")
+    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
+
+
+PALETTE_LAB: np.ndarray = rgb_to_lab(np.array([_hex_to_rgb(h) for _, _, h in PALETTE], dtype=np.float64))
+
+NEUTRAL_CHROMA = 6.0
+_NEUTRAL_ENTRIES = np.hypot(PALETTE_LAB[:, 1], PALETTE_LAB[:, 2]) < NEUTRAL_CHROMA
+
+#: A colour needs this share of the garment to be named (smaller ones are trims, prints, shadows).
+MIN_SHARE = 0.15
+MAX_COLOURS = 3
+#: Fewer garment pixels than this (after subsampling) and the colour is unknown, never a guess.
+MIN_PIXELS = 200
+#: Width of the Gaussian kernel of :func:`colour_features`, in ΔE2000.
+FEATURE_SIGMA = 10.0
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class NamedColour:
+    name: str
+    family: str
+    share: float
+    lab: tuple[float, float, float]
+
+    @property
+    def hex(self) -> str:
+        r, g, b = (int(v) for v in lab_to_rgb(np.array(self.lab)))
+        return f"#{r:02x}{g:02x}{b:02x}"
+
+    def as_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "family": self.family,
+            "share": round(self.share, 3),
+            "lab": [round(float(v), 2) for v in self.lab],
+            "hex": self.hex,
+        }
+
+
+def name_lab(lab: np.ndarray) -> np.ndarray:
+    """Palette names of Lab colours of shape (..., 3): the nearest entry by CIEDE2000.
+
+    A neutral colour (chroma below :data:`NEUTRAL_CHROMA`) is named among the neutrals only: a
+    bright white is "white", never "cream"."""
+    lab = np.asarray(lab, dtype=np.float64)
+    distances = delta_e_2000(lab[..., None, :], PALETTE_LAB)
+    neutral = np.hypot(lab[..., 1], lab[..., 2]) < NEUTRAL_CHROMA
+    distances = np.where(neutral[..., None] & ~_NEUTRAL_ENTRIES, np.inf, distances)
+    return np.asarray(NAMES, dtype=object)[distances.argmin(axis=-1)]
+
+
+def _kmeans(pixels: np.ndarray, k: int, *, iterations: int = 12, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Plain Lloyd k-means in Lab (Euclidean: ΔE76), deterministic (k-means++ seeded by ``seed``)."""
+    rng = np.random.default_rng(seed)
+    centres = [pixels[rng.integers(len(pixels))]]
+    for _ in range(1, k):
+        d2 = np.min(((pixels[:, None, :] - np.asarray(centres)[None]) ** 2).sum(-1), axis=1)
+        if d2.sum() <= 0:
+            break
+        centres.append(pixels[rng.choice(len(pixels), p=d2 / d2.sum())])
+    centres = np.asarray(centres, dtype=np.float64)
+    for _ in range(iterations):
+        labels = ((pixels[:, None, :] - centres[None]) ** 2).sum(-1).argmin(axis=1)
+        moved = np.array(
+            [pixels[labels == i].mean(axis=0) if np.any(labels == i) else centres[i] for i in range(len(centres))]
+        )
+        if np.allclose(moved, centres, atol=0.05):
+            break
+        centres = moved
+    labels = ((pixels[:, None, :] - centres[None]) ** 2).sum(-1).argmin(axis=1)
+    return centres, labels
+
+
+def garment_colours(lab_pixels: np.ndarray, *, clusters: int = 5) -> list[NamedColour]:
+    """One to three named colours with shares (summing to 1 over the named ones), main first.
+
+    Empty when there are too few garment pixels: the colour is then unknown."""
+    pixels = np.asarray(lab_pixels, dtype=np.float64).reshape(-1, 3)
+    if len(pixels) < MIN_PIXELS:
+        return []
+    if len(pixels) > 4000:
+        pixels = pixels[np.linspace(0, len(pixels) - 1, 4000).astype(np.int64)]
+    centres, labels = _kmeans(pixels, min(clusters, len(pixels)))
+    counts = np.bincount(labels, minlength=len(centres)).astype(np.float64)
+    names = name_lab(centres)
+    by_name: dict[str, list[int]] = {}
+    for index, name in enumerate(names):
+        if counts[index] > 0:
+            by_name.setdefault(str(name), []).append(index)
+    groups = []
+    for name, members in by_name.items():
+        share = counts[members].sum() / counts.sum()
+        lab = (centres[members] * counts[members, None]).sum(axis=0) / counts[members].sum()
+        groups.append((share, name, lab))
+    groups.sort(key=lambda g: -g[0])
+    kept = [g for g in groups if g[0] >= MIN_SHARE][:MAX_COLOURS] or groups[:1]
+    total = sum(g[0] for g in kept)
+    return [
+        NamedColour(name, FAMILY[name], float(share / total), tuple(float(v) for v in lab)) for share, name, lab in kept
+    ]
+
+
+def colour_features(lab_pixels: np.ndarray) -> np.ndarray:
+    """The garment's colour signature over the palette: float32 of length ``len(PALETTE)``, unit L2 norm
+    (all zeros when there are too few pixels to tell)."""
+    pixels = np.asarray(lab_pixels, dtype=np.float64).reshape(-1, 3)
+    if len(pixels) < MIN_PIXELS:
+        return np.zeros(len(PALETTE), dtype=np.float32)
+    if len(pixels) > 3000:
+        pixels = pixels[np.linspace(0, len(pixels) - 1, 3000).astype(np.int64)]
+    distances = delta_e_2000(pixels[:, None, :], PALETTE_LAB[None])
+    weights = np.exp(-0.5 * (distances / FEATURE_SIGMA) ** 2)
+    weights /= np.maximum(weights.sum(axis=1, keepdims=True), 1e-9)
+    histogram = np.sqrt(weights.mean(axis=0))
+    return (histogram / max(np.linalg.norm(histogram), 1e-9)).astype(np.float32)
+
+
+def mean_lab(colours: list[NamedColour] | list[dict]) -> np.ndarray | None:
+    """The share-weighted mean Lab of named colours (the garment's colour for ΔE comparisons)."""
+    if not colours:
+        return None
+    labs = np.array([c.lab if isinstance(c, NamedColour) else c["lab"] for c in colours], dtype=np.float64)
+    shares = np.array([c.share if isinstance(c, NamedColour) else c["share"] for c in colours], dtype=np.float64)
+    return (labs * shares[:, None]).sum(axis=0) / shares.sum()
