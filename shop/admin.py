@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.html import format_html
@@ -59,6 +60,12 @@ class ProductAdmin(admin.ModelAdmin):
         ("Image", {"fields": ["image", "preview", "image_status", "image_error", "dominant_colour", "colour"]}),
         ("History", {"fields": ["created_at", "updated_at"]}),
     ]
+
+    def get_changelist_form(self, request, **kwargs):
+        # Narrow inputs for the editable price and stock, so every column fits a laptop screen.
+        narrow = {"style": "width: 6em"}
+        kwargs["widgets"] = {"price": forms.NumberInput(attrs=narrow), "stock": forms.NumberInput(attrs=narrow)}
+        return super().get_changelist_form(request, **kwargs)
 
     @admin.display(description="")
     def thumb(self, obj: Product):
