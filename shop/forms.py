@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth.forms import UserCreationForm
 
 from shop.models import Product, User
+from shop.services.accounts import EMAIL_IN_USE, email_in_use
 from shop.services.carts import MAX_QUANTITY
 from shop.validators import IMAGE_HELP_TEXT, image_upload_clean
 
@@ -14,6 +15,12 @@ class SignUpForm(UserCreationForm):
     class Meta(UserCreationForm.Meta):
         model = User
         fields = ("username", "email")
+
+    def clean_email(self):
+        email = self.cleaned_data["email"]
+        if email_in_use(email):
+            raise forms.ValidationError(EMAIL_IN_USE, code="email_in_use")
+        return email
 
 
 class AddToCartForm(forms.Form):

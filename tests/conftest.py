@@ -187,9 +187,8 @@ def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.1):
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
-@pytest.fixture
-def page():
-    """Headless Debian Chromium through Playwright, sized like a phone."""
+def _chromium_page(viewport: dict[str, int]):
+    """Headless Debian Chromium through Playwright; yields one page of the given size."""
     if not Path(CHROMIUM).exists():
         pytest.fail("Chromium is missing: `make test` installs Debian's chromium (apt-get install chromium).")
     from playwright.sync_api import sync_playwright
@@ -210,10 +209,21 @@ def page():
                 "--disable-quic",
             ],
         )
-        context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
-        yield context.new_page()
+        yield browser.new_context(viewport=viewport).new_page()
         browser.close()
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture
+def page():
+    """A page in headless Chromium, sized like a phone."""
+    yield from _chromium_page({"width": 390, "height": 844})
+
+
+@pytest.fixture
+def laptop_page():
+    """A page in headless Chromium, sized like a 1366 px laptop screen."""
+    yield from _chromium_page({"width": 1366, "height": 768})
 
 
 @pytest.fixture

@@ -59,9 +59,6 @@ def exception_handler(exc, context):
         else:
             message = _first_message(detail) or "Invalid input."
         response.data = error_body("invalid", message, detail)
-    elif isinstance(exc, exceptions.AuthenticationFailed | exceptions.NotAuthenticated | exceptions.PermissionDenied):
-        code = exc.get_codes()
-        response.data = error_body(code if isinstance(code, str) else "error", str(exc.detail))
     else:
         code = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
         message = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)

@@ -4,6 +4,7 @@ from shop.api import views
 
 urlpatterns = [
     path("auth/token/", views.TokenApi.as_view(), name="api-token"),
+    path("auth/signup/", views.SignUpApi.as_view(), name="api-signup"),
     path("products/", views.ProductListApi.as_view(), name="api-product-list"),
     path("products/<int:pk>/", views.ProductDetailApi.as_view(), name="api-product-detail"),
     path("products/<int:pk>/image/", views.ProductImageApi.as_view(), name="api-product-image"),
