@@ -16,6 +16,7 @@ urlpatterns = [
     re_path(r"^api/(?P<version>v1)/", include("recommender.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(api_version="v1"), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("recommender.urls")),
     path("", include("shop.urls")),
 ]
 
