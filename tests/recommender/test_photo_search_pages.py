@@ -95,3 +95,47 @@ def test_the_upload_page_applies_the_upload_rate(client, settings, unconsumed_qu
     refused = _upload(client)
     assert refused.status_code == 400 and "many photos in a short time" in refused.content.decode()
     assert PhotoSearch.objects.count() == 1
+
+
+def test_staff_see_counts_failures_and_timings_and_only_superusers_see_photos(client, unconsumed_queue):
+    from django.contrib.auth.models import Permission
+
+    from recommender.services.photo_search import photo_search_create
+
+    done = photo_search_create(upload=outfit_upload())
+    PhotoSearch.objects.filter(pk=done.pk).update(
+        status="done", progress=100, timings={"decode": 5, "segment": 900, "embed": 80, "match": 20, "total": 1100}
+    )
+    failed = photo_search_create(upload=outfit_upload())
+    PhotoSearch.objects.filter(pk=failed.pk).update(
+        status="failed", error_code="photo_missing", error="The photo of this search has been deleted."
+    )
+    staff = UserFactory(username="curator", is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_photosearch"))
+    client.force_login(staff)
+
+    listing = client.get(reverse("admin:recommender_photosearch_changelist")).content.decode()
+    assert 'data-testid="photo-search-stats"' in listing
+    assert "The photo of this search has been deleted." in listing and "1100" in listing
+    change = reverse("admin:recommender_photosearch_change", args=[done.pk])
+    page = client.get(change).content.decode()
+    assert "segment 900" in page and f"/api/v1/photo-searches/{done.pk}/photo/" not in page
+    assert client.get(f"/api/v1/photo-searches/{done.pk}/photo/").status_code == 404
+
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    page = client.get(change).content.decode()
+    assert f"/api/v1/photo-searches/{done.pk}/photo/" in page
+    assert client.get(f"/api/v1/photo-searches/{done.pk}/photo/").status_code == 200
+
+
+def test_deleting_a_search_in_the_admin_deletes_its_files(client, unconsumed_queue):
+    from recommender.services.photo_search import photo_search_create
+
+    search = photo_search_create(upload=outfit_upload())
+    name = search.photo.image.name
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    client.post(
+        reverse("admin:recommender_photosearch_changelist"),
+        {"action": "delete_selected", "_selected_action": [search.pk], "post": "yes"},
+    )
+    assert not PhotoSearch.objects.exists() and not default_storage.exists(name)
