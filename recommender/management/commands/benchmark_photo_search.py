@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.test.utils import override_settings
 
 from recommender.benchmarks.photo_search import benchmark_speed, ccp_photos
 from recommender.ml.datasets.ccp import DatasetError
@@ -25,11 +25,11 @@ class Command(BaseCommand):
         parser.add_argument("--split", default="val")
 
     def handle(self, *args, ccp: str, n: int, side: int, threads: int, split: str, **options):
-        settings.RECOMMENDER_TORCH_THREADS = threads
         try:
             photos = [s.photo_path for s in ccp_photos(ccp, split)[:n]]
         except DatasetError as exc:
             raise CommandError(str(exc)) from exc
-        result = benchmark_speed(photos, side=side)
+        with override_settings(RECOMMENDER_TORCH_THREADS=threads):
+            result = benchmark_speed(photos, side=side)
         result["threads"] = threads
         self.stdout.write(json.dumps(result))
