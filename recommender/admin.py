@@ -6,15 +6,17 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from recommender.models import ComplementRule, Garment, GarmentVector, OutfitPhoto
+from recommender.models import ComplementRule, Garment, GarmentVector, OutfitPhoto, PhotoSearch
 from recommender.selectors.complements import complements_for
 from recommender.selectors.indexing import current_version
 from recommender.selectors.models import background_model, model_cards
+from recommender.selectors.photo_search import photo_search_stats
 from recommender.selectors.previews import segmentation_preview
 from recommender.services.indexing import product_index_request
+from recommender.services.photo_search import photo_search_delete, photo_search_retry
 from shop.admin import ProductAdmin
 from shop.errors import ApplicationError
 from shop.models import Product
@@ -212,3 +214,106 @@ class OutfitPhotoAdmin(admin.ModelAdmin):
     @admin.display(description="garments", ordering="n")
     def garment_count(self, obj) -> int:
         return obj.n
+
+
+# --- Shop by photo -------------------------------------------------------------------------------------
+
+
+@admin.register(PhotoSearch)
+class PhotoSearchAdmin(admin.ModelAdmin):
+    """Customers' photo searches: counts, failures with their reasons, and timings.
+
+    Read-only; only superusers see the photos. Deleting goes through the same service as the
+    customer's own delete, so files go with the rows."""
+
+    list_display = ["short_id", "owner", "channel", "status", "progress", "garment_count", "total_ms", "created_at"]
+    list_filter = ["status", "channel", "error_code"]
+    search_fields = ["id", "user__username", "error"]
+    list_select_related = ["user", "photo"]
+    date_hierarchy = "created_at"
+    actions = ["retry"]
+    fields = [
+        "id",
+        "user",
+        "channel",
+        "status",
+        "progress",
+        "error_code",
+        "error",
+        "step_timings",
+        "attempts",
+        "garments_found",
+        "created_at",
+        "finished_at",
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(n_garments=Count("matches"))
+
+    def get_fields(self, request, obj=None):
+        return [*self.fields, "photo_preview"] if request.user.is_superuser else self.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {**(extra_context or {}), "stats": photo_search_stats()})
+
+    def delete_model(self, request, obj) -> None:
+        photo_search_delete(search=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for search in queryset.select_related("photo"):
+            photo_search_delete(search=search)
+
+    @admin.display(description="id")
+    def short_id(self, obj: PhotoSearch) -> str:
+        return str(obj.pk)[:8]
+
+    @admin.display(description="owner")
+    def owner(self, obj: PhotoSearch) -> str:
+        if obj.user_id:
+            return str(obj.user)
+        return "visitor" if obj.visitor_key else "staff"
+
+    @admin.display(description="garments", ordering="n_garments")
+    def garment_count(self, obj: PhotoSearch) -> int:
+        return getattr(obj, "n_garments", 0)
+
+    @admin.display(description="upload → results (ms)")
+    def total_ms(self, obj: PhotoSearch):
+        return obj.timings.get("total", "—")
+
+    @admin.display(description="timings (ms)")
+    def step_timings(self, obj: PhotoSearch) -> str:
+        return ", ".join(f"{step} {ms}" for step, ms in obj.timings.items()) or "—"
+
+    @admin.display(description="garments found")
+    def garments_found(self, obj: PhotoSearch) -> str:
+        rows = [
+            f"{m.garment.slot} ({m.garment.get_origin_display()}, {m.garment.pixel_share:.0%}): "
+            f"{len(m.similar)} look-alikes, {len(m.complements)} complements"
+            for m in obj.matches.select_related("garment")
+        ]
+        return "; ".join(rows) or "—"
+
+    @admin.display(description="photo")
+    def photo_preview(self, obj: PhotoSearch):
+        if not obj.photo_id:
+            return "—"
+        url = reverse("api-photo-search-photo", kwargs={"version": "v1", "pk": obj.pk})
+        return format_html('<img src="{}" alt="photo" style="max-width:360px;max-height:480px">', url)
+
+    @admin.action(description="Retry the failed searches")
+    def retry(self, request, queryset):
+        count = 0
+        for search in queryset.filter(status=PhotoSearch.Status.FAILED):
+            photo_search_retry(search=search)
+            count += 1
+        self.message_user(request, f"Queued {count} failed searches again.", messages.SUCCESS)

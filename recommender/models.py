@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from pgvector.django import HnswIndex, VectorField
@@ -266,3 +269,105 @@ class ComplementVector(models.Model):
 
     def __str__(self) -> str:
         return f"Complement vectors of {self.product_id}"
+
+
+class PhotoSearch(models.Model):
+    """A customer's "shop by photo" search: their photo, the garments found in it and the catalog items for each.
+
+    The id is a random UUID, so a search cannot be guessed from another's. The owner is a user,
+    or an anonymous visitor through a random key kept in their session (``visitor_key``); a
+    search with neither belongs to staff (the ``analyze_photo`` command). The job's state lives
+    here, not in the broker: the pages and the API read ``status`` and ``progress``."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SEGMENTING = "segmenting", "Finding garments"
+        EMBEDDING = "embedding", "Describing garments"
+        MATCHING = "matching", "Finding items"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class Channel(models.TextChoices):
+        WEB = "web", "Web page"
+        API = "api", "API"
+        COMMAND = "command", "Operator command"
+
+    #: How far along each state is, for the progress bar.
+    PROGRESS = {"queued": 0, "segmenting": 10, "embedding": 60, "matching": 85, "done": 100, "failed": 100}
+    RUNNING = (Status.QUEUED, Status.SEGMENTING, Status.EMBEDDING, Status.MATCHING)
+
+    id = models.UUIDField("id", primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="customer",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="photo_searches",
+    )
+    visitor_key = models.CharField(
+        "visitor key",
+        max_length=32,
+        blank=True,
+        db_index=True,
+        help_text="Random key kept in an anonymous visitor's session; empty for a signed-in customer's search.",
+    )
+    channel = models.CharField("channel", max_length=10, choices=Channel.choices, default=Channel.WEB)
+    photo = models.OneToOneField(
+        OutfitPhoto, verbose_name="photo", on_delete=models.CASCADE, related_name="search", null=True, blank=True
+    )
+    status = models.CharField("status", max_length=12, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField("progress (%)", default=0)
+    error_code = models.CharField("error code", max_length=40, blank=True)
+    error = models.CharField("failure reason", max_length=300, blank=True)
+    timings = models.JSONField(
+        "timings (ms)", default=dict, blank=True, help_text="Milliseconds per step: decode, segment, embed, match."
+    )
+    attempts = models.PositiveSmallIntegerField("attempts", default=0, help_text="Times a worker started the job.")
+    created_at = models.DateTimeField("created", auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField("updated", auto_now=True)
+    finished_at = models.DateTimeField("finished", null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "photo search"
+        verbose_name_plural = "photo searches"
+        indexes = [models.Index(fields=["user", "-created_at"], name="photo_search_user_idx")]
+
+    def __str__(self) -> str:
+        return f"Photo search {str(self.id)[:8]} ({self.status})"
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in self.RUNNING
+
+
+class PhotoSearchMatch(models.Model):
+    """What a photo search found for one of its garments: its outline and the catalog items, as ranked ids.
+
+    The ids are ranked when the search runs; availability is filtered again whenever they are shown."""
+
+    search = models.ForeignKey(PhotoSearch, verbose_name="search", on_delete=models.CASCADE, related_name="matches")
+    garment = models.OneToOneField(
+        Garment, verbose_name="garment", on_delete=models.CASCADE, related_name="search_match"
+    )
+    outline = models.JSONField(
+        "outline", default=list, blank=True, help_text="Closed polygon [[x, y], ...] in photo pixels."
+    )
+    similar = models.JSONField("look-alikes", default=list, blank=True, help_text="Product ids, nearest first.")
+    similar_cheaper = models.JSONField(
+        "cheaper look-alikes",
+        default=list,
+        blank=True,
+        help_text="Product ids priced below the nearest look-alike, nearest first.",
+    )
+    complements = models.JSONField("goes with", default=list, blank=True, help_text="Product ids, best first.")
+    matched_at = models.DateTimeField("matched at", null=True, blank=True)
+
+    class Meta:
+        ordering = ["search_id", "garment__origin", "-garment__pixel_share", "pk"]
+        verbose_name = "photo search match"
+        verbose_name_plural = "photo search matches"
+
+    def __str__(self) -> str:
+        return f"{self.garment.slot} in {self.search}"

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from recommender.services.indexing import products_embed
+from recommender.services.photo_search import photo_search_run, photo_searches_expire
 
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 COMMON = dict(
@@ -41,3 +42,15 @@ def embed_products(product_ids: list[int]) -> None:
             embed_products.delay(product_ids[start : start + size])
         return
     products_embed(product_ids=product_ids)
+
+
+@shared_task(soft_time_limit=120, time_limit=150, **COMMON)
+def run_photo_search(search_id: str) -> None:
+    """Find the garments of a customer's photo and their catalog items; resumes at the first unfinished step."""
+    photo_search_run(search_id=search_id)
+
+
+@shared_task(soft_time_limit=600, time_limit=660, **COMMON)
+def expire_photo_searches() -> None:
+    """Delete photo searches (photos, crops, rows) older than ``PHOTO_SEARCH_RETENTION_DAYS``; run by celery beat."""
+    photo_searches_expire()

@@ -223,6 +223,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env("API_THROTTLE_ANON", default="120/min"),
         "user": env("API_THROTTLE_USER", default="600/min"),
+        # Photo uploads (shop by photo) have their own, stricter rate.
+        "photo_upload": env("API_THROTTLE_PHOTO_UPLOAD", default="20/hour"),
     },
     "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.URLPathVersioning",
     "ALLOWED_VERSIONS": ["v1"],
@@ -245,6 +247,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "shop.api.schema.document_shared_errors",
     ],
+    "ENUM_NAME_OVERRIDES": {"PhotoSearchStatusEnum": "recommender.models.PhotoSearch.Status"},
 }
 
 # --- Shop ----------------------------------------------------------------------------------------
@@ -272,6 +275,19 @@ RECOMMENDER_CACHE_SECONDS = env.int("RECOMMENDER_CACHE_SECONDS", default=3600)
 RECOMMENDER_SIMILAR_ON_PAGE = 8
 # Average the U-Net's prediction with its mirror image: +0.006 val mIoU for twice the compute.
 RECOMMENDER_SEGMENTATION_TTA = env.bool("RECOMMENDER_SEGMENTATION_TTA", default=True)
+
+# --- Shop by photo ------------------------------------------------------------------------------
+# Customers' photos and garment crops are deleted this many days after the search (periodic task
+# ``recommender.tasks.expire_photo_searches`` under celery beat, or ``manage.py expire_photo_searches``).
+PHOTO_SEARCH_RETENTION_DAYS = env.int("PHOTO_SEARCH_RETENTION_DAYS", default=30)
+# Stored photos are re-encoded from the decoded pixels with at most this long side.
+PHOTO_SEARCH_MAX_SIDE = env.int("PHOTO_SEARCH_MAX_SIDE", default=2048)
+PHOTO_SEARCH_RESULTS = env.int("PHOTO_SEARCH_RESULTS", default=8)
+# The upload rate when DEFAULT_THROTTLE_RATES has no "photo_upload" entry.
+PHOTO_SEARCH_UPLOAD_RATE = REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["photo_upload"]
+CELERY_BEAT_SCHEDULE = {
+    "expire-photo-searches": {"task": "recommender.tasks.expire_photo_searches", "schedule": 3600.0},
+}
 
 LOGGING = {
     "version": 1,
