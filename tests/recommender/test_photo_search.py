@@ -389,3 +389,19 @@ def test_a_worker_killed_mid_job_loses_nothing_and_the_job_finishes(celery_worke
     assert done.attempts == 2
     assert PhotoSearch.objects.count() == 1 and OutfitPhoto.objects.count() == 1
     assert Garment.objects.filter(photo=done.photo).count() == done.matches.count() >= 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_celery_beat_runs_the_retention_task_which_deletes_expired_searches(settings, unconsumed_queue):
+    from config.celery import app
+    from recommender.tasks import expire_photo_searches
+
+    entry = settings.CELERY_BEAT_SCHEDULE["expire-photo-searches"]
+    assert entry["task"] == expire_photo_searches.name and entry["task"] in app.tasks
+    assert entry["schedule"] <= 24 * 3600
+    old = photo_search_create(upload=outfit_upload())
+    PhotoSearch.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - timedelta(days=settings.PHOTO_SEARCH_RETENTION_DAYS + 1)
+    )
+    expire_photo_searches.apply()
+    assert not PhotoSearch.objects.exists() and not default_storage.exists(old.photo.image.name)
