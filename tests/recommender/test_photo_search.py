@@ -405,3 +405,21 @@ def test_celery_beat_runs_the_retention_task_which_deletes_expired_searches(sett
     )
     expire_photo_searches.apply()
     assert not PhotoSearch.objects.exists() and not default_storage.exists(old.photo.image.name)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_analyze_photo_gives_boxes_in_the_pixels_of_the_photo_as_given_when_it_is_stored_smaller(
+    embedder_weights_dir, settings
+):
+    out = io.StringIO()
+    call_command("analyze_photo", str(OUTFIT), stdout=out)
+    full = {g["slot"]: g["bbox"] for g in json.loads(out.getvalue().splitlines()[-1])["garments"]}
+
+    settings.PHOTO_SEARCH_MAX_SIDE = 206  # the 275x412 photo is stored at half its size
+    out = io.StringIO()
+    call_command("analyze_photo", str(OUTFIT), stdout=out)
+    small = {g["slot"]: g["bbox"] for g in json.loads(out.getvalue().splitlines()[-1])["garments"]}
+
+    assert set(small) == set(full) == {"top", "bottom"}
+    for slot, bbox in small.items():
+        assert np.abs(np.asarray(bbox) - np.asarray(full[slot])).max() <= 12, (slot, bbox, full[slot])
