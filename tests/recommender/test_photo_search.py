@@ -389,3 +389,37 @@ def test_a_worker_killed_mid_job_loses_nothing_and_the_job_finishes(celery_worke
     assert done.attempts == 2
     assert PhotoSearch.objects.count() == 1 and OutfitPhoto.objects.count() == 1
     assert Garment.objects.filter(photo=done.photo).count() == done.matches.count() >= 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_celery_beat_runs_the_retention_task_which_deletes_expired_searches(settings, unconsumed_queue):
+    from config.celery import app
+    from recommender.tasks import expire_photo_searches
+
+    entry = settings.CELERY_BEAT_SCHEDULE["expire-photo-searches"]
+    assert entry["task"] == expire_photo_searches.name and entry["task"] in app.tasks
+    assert entry["schedule"] <= 24 * 3600
+    old = photo_search_create(upload=outfit_upload())
+    PhotoSearch.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - timedelta(days=settings.PHOTO_SEARCH_RETENTION_DAYS + 1)
+    )
+    expire_photo_searches.apply()
+    assert not PhotoSearch.objects.exists() and not default_storage.exists(old.photo.image.name)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_analyze_photo_gives_boxes_in_the_pixels_of_the_photo_as_given_when_it_is_stored_smaller(
+    embedder_weights_dir, settings
+):
+    out = io.StringIO()
+    call_command("analyze_photo", str(OUTFIT), stdout=out)
+    full = {g["slot"]: g["bbox"] for g in json.loads(out.getvalue().splitlines()[-1])["garments"]}
+
+    settings.PHOTO_SEARCH_MAX_SIDE = 206  # the 275x412 photo is stored at half its size
+    out = io.StringIO()
+    call_command("analyze_photo", str(OUTFIT), stdout=out)
+    small = {g["slot"]: g["bbox"] for g in json.loads(out.getvalue().splitlines()[-1])["garments"]}
+
+    assert set(small) == set(full) == {"top", "bottom"}
+    for slot, bbox in small.items():
+        assert np.abs(np.asarray(bbox) - np.asarray(full[slot])).max() <= 12, (slot, bbox, full[slot])
