@@ -9,12 +9,11 @@ import pytest
 
 from recommender.models import Garment, PhotoSearch
 from tests.recommender.test_photo_search import CCP_PHOTOS, indexed_catalog
-from tests.shop.test_browser_checkout import page  # noqa: F401 - the shared Chromium fixture
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser, pytest.mark.worker]
 
 
-def test_a_customer_uploads_a_photo_clicks_a_garment_and_draws_a_box(live_server, page, celery_worker):  # noqa: F811
+def test_a_customer_uploads_a_photo_clicks_a_garment_and_draws_a_box(live_server, page, celery_worker):
     catalog = indexed_catalog(per_slot=2)
     names = {slot: {p.name for p in products} for slot, products in catalog.items()}
 
