@@ -51,12 +51,12 @@ web: $(STAMP)
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 worker: $(STAMP)
-	$(VENV)/bin/celery -A config worker -l info -c 2
+	RECOMMENDER_TORCH_THREADS=1 $(VENV)/bin/celery -A config worker -B -l info -c 2
 
 run: demo
 	@echo "Starting the worker and the shop at http://127.0.0.1:8000  (Ctrl-C stops both)"
 	@trap 'kill 0' INT TERM EXIT; \
-	  $(VENV)/bin/celery -A config worker -l warning -c 2 & \
+	  RECOMMENDER_TORCH_THREADS=1 $(VENV)/bin/celery -A config worker -B -l warning -c 2 & \
 	  $(PY) manage.py runserver 127.0.0.1:8000 --noreload
 
 clean-var:
