@@ -130,6 +130,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BEAT_SCHEDULE = {
     "clean-carts-and-sessions": {"task": "shop.tasks.clean_carts", "schedule": 3600.0},
+    "expire-photo-searches": {"task": "recommender.tasks.expire_photo_searches", "schedule": 3600.0},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
@@ -285,10 +286,6 @@ PHOTO_SEARCH_MAX_SIDE = env.int("PHOTO_SEARCH_MAX_SIDE", default=2048)
 PHOTO_SEARCH_RESULTS = env.int("PHOTO_SEARCH_RESULTS", default=8)
 # The upload rate when DEFAULT_THROTTLE_RATES has no "photo_upload" entry.
 PHOTO_SEARCH_UPLOAD_RATE = REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["photo_upload"]
-CELERY_BEAT_SCHEDULE = {
-    "expire-photo-searches": {"task": "recommender.tasks.expire_photo_searches", "schedule": 3600.0},
-}
-
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
