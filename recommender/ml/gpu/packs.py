@@ -57,7 +57,7 @@ def join_blobs(blobs: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def decode_images(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """(N, H, W, 3) uint8 from :func:`encode_images`' output (all images of a pack share one size)."""
+    """(N, H, W, 3) uint8 from :func:`join_blobs`' output (all images of a pack share one size)."""
     raw = data.tobytes()
     images = [
         np.asarray(Image.open(io.BytesIO(raw[offsets[i] : offsets[i + 1]])).convert("RGB"))

@@ -182,6 +182,8 @@ def train(args: argparse.Namespace, argv: Sequence[str] | None = None) -> dict[s
             losses.append(loss.detach())
             if args.max_steps and step >= args.max_steps:
                 break
+            if time.monotonic() - started > budget - reserve:
+                break  # out of time mid-epoch: validate and write what we have
         epoch += 1
         elapsed = time.monotonic() - started
         epoch_seconds = time.monotonic() - epoch_started
