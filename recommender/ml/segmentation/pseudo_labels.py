@@ -2,6 +2,8 @@
 
     python -m recommender.ml.segmentation.pseudo_labels --tagged ../shared/datasets/ccp-tagged \\
         --out runs/pseudo/ccp-tagged.npz [--name unet-ccp] [--tta] [--min-confidence 0.5]
+    # how much the filters clean predictions where the truth is known (CCP validation):
+    python -m recommender.ml.segmentation.pseudo_labels --check-ccp ../shared/datasets/ccp --tta
 
 ``ccp-tagged`` has 1,094 street photos whose image-level tags list the fine CCP labels
 present, but no pixel labels. For each photo the best segmenter predicts a class map; every
@@ -138,6 +140,42 @@ def make_pseudo_labels(
     }
 
 
+def filter_check(ccp_dir: str | os.PathLike, segmenter, *, min_confidence: float = 0.5) -> dict[str, float | int]:
+    """How much the filters clean predictions where the truth is known: CCP's validation photos.
+
+    Each photo's "tags" are the fine labels of its true annotation, so a pixel the tag filter
+    removes is always an error; the figures say how many of the model's errors that is, and
+    what error rate remains on the pixels that stay (tags alone, then tags + confidence).
+    """
+    from recommender.ml.datasets.ccp import read_fine_labels, read_sample
+    from recommender.ml.segmentation.data import train_val_samples
+
+    mapping = read_label_mapping(ccp_dir)
+    _, samples = train_val_samples(ccp_dir)
+    pixels = wrong = removed = removed_wrong = removed_both = removed_both_wrong = 0
+    for sample in samples:
+        image, truth = read_sample(sample, mapping)
+        ((predicted, confidence),) = segmenter.predict([image])
+        allowed = allowed_classes(np.unique(read_fine_labels(sample)), mapping)
+        errors = predicted != truth
+        by_tags = filter_by_tags(predicted, allowed) == IGNORE
+        by_both = filter_by_tags(predicted, allowed, confidence, min_confidence=min_confidence) == IGNORE
+        pixels += predicted.size
+        wrong += int(errors.sum())
+        removed += int(by_tags.sum())
+        removed_wrong += int((by_tags & errors).sum())
+        removed_both += int(by_both.sum())
+        removed_both_wrong += int((by_both & errors).sum())
+    return {
+        "photos": len(samples),
+        "pixel_error": round(wrong / pixels, 4),
+        "tags_removed_share": round(removed / pixels, 4),
+        "pixel_error_after_tags": round((wrong - removed_wrong) / (pixels - removed), 4),
+        "tags_and_confidence_removed_share": round(removed_both / pixels, 4),
+        "pixel_error_after_tags_and_confidence": round((wrong - removed_both_wrong) / (pixels - removed_both), 4),
+    }
+
+
 class PseudoLabelled(Dataset):
     """Training pairs from a pseudo-label ``.npz``, augmented like CCP (255 stays 255 through every resize)."""
 
@@ -167,8 +205,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--tagged", required=True, help="ccp-tagged folder (photos/, annotations/image-level/)")
-    parser.add_argument("--out", required=True, help="the .npz to write")
+    parser.add_argument("--tagged", help="ccp-tagged folder (photos/, annotations/image-level/)")
+    parser.add_argument("--out", help="the .npz to write")
+    parser.add_argument(
+        "--check-ccp", default=None, metavar="CCP", help="instead: measure the filters on CCP's validation photos"
+    )
     parser.add_argument("--name", default="unet-ccp", help="segmenter weights that label the photos")
     parser.add_argument("--weights-dir", default=None)
     parser.add_argument("--tta", action="store_true", help="average with the mirrored photo")
@@ -184,6 +225,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     from recommender.ml.segmentation.inference import Segmenter
 
     segmenter = Segmenter.load(None, args.name, args.weights_dir, tta_flip=args.tta)
+    if args.check_ccp:
+        print(json.dumps(filter_check(args.check_ccp, segmenter, min_confidence=args.min_confidence)))
+        return
+    if not args.tagged or not args.out:
+        parser.error("--tagged and --out are required (or --check-ccp)")
     config = segmenter.config
     if args.size:
         height, width = (int(side) for side in args.size.lower().split("x"))

@@ -129,3 +129,14 @@ def test_the_cli_writes_a_pack_that_trains_with_augmentation(tmp_path: Path) -> 
     image, labels = dataset[0]
     assert image.shape == (3, 64, 48) and labels.shape == (64, 48)
     assert set(labels.unique().tolist()) <= {BACKGROUND, TOP, BOTTOM, DRESS, IGNORE}
+
+
+def test_the_filter_check_counts_removed_pixels_as_errors_and_lowers_the_error_rate() -> None:
+    from recommender.ml.segmentation.pseudo_labels import filter_check
+
+    config = UNetConfig(base=4, input_size=(64, 48))
+    segmenter = Segmenter(AlwaysDress(), config, device=torch.device("cpu"))
+    report = filter_check(FIXTURES, segmenter)
+    assert report["photos"] == 1
+    assert report["tags_removed_share"] > 0  # the validation photo wears no dress, or no top
+    assert report["pixel_error_after_tags"] < report["pixel_error"]
