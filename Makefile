@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint format browser web worker demo clean-var fuzz
+.PHONY: run test check lint format browser web worker demo clean-var fuzz gpu-packs pseudo-labels
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,21 @@ run: demo
 	@trap 'kill 0' INT TERM EXIT; \
 	  RECOMMENDER_TORCH_THREADS=1 $(VENV)/bin/celery -A config worker -B -l warning -c 2 & \
 	  $(PY) manage.py runserver 127.0.0.1:8000 --noreload
+
+# Training packs for the GPU runs (docs/models/GPU.md): git-ignored, carried with the device tool's `carry`.
+# Pseudo-labels of ccp-tagged go into the segmentation pack while it fits the device's 64 MiB tree.
+DATASETS ?= ../shared/datasets
+PSEUDO := runs/pseudo/ccp-tagged.npz
+
+$(PSEUDO): $(STAMP)
+	$(PY) -m recommender.ml.segmentation.pseudo_labels --tagged $(DATASETS)/ccp-tagged --out $(PSEUDO) \
+	  --tta --size 384x256 --cache-scale 1 --threads 2 --no-progress
+
+pseudo-labels: $(PSEUDO)
+
+gpu-packs: $(PSEUDO)
+	$(PY) -m recommender.ml.gpu.packs --ccp $(DATASETS)/ccp --catalog $(DATASETS)/clothing-small \
+	  --pseudo $(PSEUDO) --out gpu/packs --no-progress
 
 clean-var:
 	rm -rf var media staticfiles

@@ -50,6 +50,37 @@ def plain_runner(model: GarmentEmbedder) -> Runner:
     return run
 
 
+def plain_embedder(weights_dir: str | Path | None = None, size: int = 224) -> Embedder:
+    """The same weights run the reference way: fp32 torch, NCHW, ``size`` px, no test-time flip."""
+    model, weights = load_embedder(directory=weights_dir)
+    shipped = PreprocessConfig.from_meta(weights.meta)
+    config = PreprocessConfig(size, shipped.mean, shipped.std)
+    return Embedder(plain_runner(model), config, weights.sha256, weights.meta, test_time_flip=False)
+
+
+def served_versus_plain(
+    items: Sequence[tuple[Path, str]],
+    *,
+    weights_dir: str | Path | None = None,
+    cache_dir: str | Path | None = None,
+    baseline_size: int = 224,
+    k: int = 10,
+) -> dict[str, dict[str, float]]:
+    """Leave-one-out cosine kNN over ``items`` with the served :class:`Embedder` and with the plain one.
+
+    Same weights, same images, same run: ``served`` is exactly what ``Embedder.load`` gives on CPU
+    (the manifest's input size and test-time flip, ONNX Runtime), ``plain`` is fp32 torch at
+    ``baseline_size`` without the flip.
+    """
+    served = Embedder.load(device="cpu", directory=weights_dir, cache_dir=cache_dir)
+    results = {}
+    for name, embedder in (("served", served), ("plain", plain_embedder(weights_dir, baseline_size))):
+        vectors, labels = embed_items(items, embedder)
+        metrics = knn_metrics(vectors, labels, vectors, labels, k=k, exclude_self=True)
+        results[name] = {"input_size": embedder.preprocess.size, "test_time_flip": embedder.test_time_flip, **metrics}
+    return results
+
+
 def model_throughput(runner: Runner, size: int, batch_size: int, batches: int) -> float:
     """Images per second of the network alone, after one warm-up batch."""
     batch = torch.randn(batch_size, 3, size, size)

@@ -93,13 +93,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--photo", default=None, help="photo for the end-to-end timing (default: synthetic)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--weights-dir", default=None)
+    parser.add_argument("--name", default="unet-ccp", help="weights name (compare models in one run)")
     args = parser.parse_args(argv)
-    segmenter = Segmenter.load(args.device, directory=args.weights_dir)
+    segmenter = Segmenter.load(args.device, args.name, args.weights_dir)
     data = sample_photo_bytes(args.photo)
     common = {
         "device": str(segmenter.device),
         "model": segmenter.version,
         "input_size": list(segmenter.config.input_size),
+        "architecture": segmenter.config.architecture,
         "base": segmenter.config.base,
     }
     for threads in (int(t) for t in args.threads.split(",")):

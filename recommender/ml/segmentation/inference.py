@@ -17,10 +17,11 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from scipy import ndimage
+from torch import nn
 
 from recommender.ml.images import to_rgb
 from recommender.ml.loading import LoadOnce
-from recommender.ml.segmentation.model import UNet, UNetConfig, load_unet
+from recommender.ml.segmentation.model import UNetConfig, load_unet
 from recommender.ml.segmentation.transforms import preprocess
 from recommender.ml.weights import pick_device
 
@@ -92,11 +93,11 @@ def _white_filled_crop(image: Image.Image, mask: np.ndarray, bbox: tuple[int, in
 
 
 class Segmenter:
-    """A loaded U-Net ready to segment batches of photos on CPU or CUDA."""
+    """A loaded segmentation network (either architecture of ``model.py``) ready to segment batches on CPU or CUDA."""
 
     def __init__(
         self,
-        model: UNet,
+        model: nn.Module,
         config: UNetConfig,
         *,
         device: torch.device,

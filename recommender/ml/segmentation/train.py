@@ -3,6 +3,11 @@
     python -m recommender.ml.segmentation.train --ccp ../shared/datasets/ccp --out runs/seg \
         --epochs 40 --base 16 --size 256x176 --threads 1 --export
 
+    # the ResNet34 U-Net, its encoder started from the shipped embedder (hash-checked), frozen:
+    python -m recommender.ml.segmentation.train --ccp ../shared/datasets/ccp --out runs/seg-r34 \
+        --arch resnet34-unet --encoder-from resnet34-garments --freeze-encoder 5 --size 320x224 \
+        --epochs 16 --threads 1 --resume --export --name unet-r34-ccp
+
 Every epoch writes ``OUT/last.pt`` (model, optimiser, scheduler, epoch, RNG: ``--resume``
 continues from it), ``OUT/best.pt`` when validation mIoU improves, and one JSON line in
 ``OUT/metrics.jsonl``. ``--export`` writes the best model with ``save_weights`` into
@@ -33,7 +38,18 @@ from tqdm import tqdm
 from recommender.ml.datasets.ccp import read_label_mapping
 from recommender.ml.segmentation.data import SPLIT_SEED, VAL_FRACTION, CCPSegmentation, train_val_samples
 from recommender.ml.segmentation.metrics import confusion, iou_report
-from recommender.ml.segmentation.model import UNetConfig, build_unet
+from recommender.ml.segmentation.model import (
+    ARCHITECTURES,
+    UNetConfig,
+    build_unet,
+    encoder_state_from_embedder,
+    freeze_encoder_stages,
+    load_encoder_from_embedder,
+    load_unet,
+    shared_encoder_tensors,
+    train_mode,
+)
+from recommender.ml.segmentation.pseudo_labels import IGNORE, PseudoLabelled
 from recommender.ml.weights import Weights, WeightsError, load_weights, pick_device, save_weights
 
 MODEL_NAME = "unet-ccp"
@@ -58,7 +74,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ccp", required=True, help="CCP folder (photos/, annotations/pixel-level/)")
     parser.add_argument("--out", default="runs/seg", help="checkpoints and metrics.jsonl go here")
     parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--arch", choices=ARCHITECTURES, default="unet", help="network (see model.py)")
     parser.add_argument("--base", type=int, default=16, help="U-Net base width (64 = the classic design)")
+    parser.add_argument(
+        "--encoder-from",
+        default="resnet34-garments",
+        metavar="NAME",
+        help="resnet34-unet: shipped embedder whose trunk starts the encoder (hash-checked); 'none' for random",
+    )
+    parser.add_argument(
+        "--freeze-encoder",
+        type=int,
+        default=0,
+        metavar="N",
+        help="resnet34-unet: freeze the first N encoder stages (stem, layer1..layer4); 5 = the whole encoder",
+    )
+    parser.add_argument("--name", default=MODEL_NAME, help="weights name --export writes")
+    parser.add_argument(
+        "--pseudo",
+        default=None,
+        metavar="NPZ",
+        help="extra training photos with pseudo-labels (pseudo_labels.py output); 255 = ignored pixels",
+    )
     parser.add_argument("--size", type=parse_size, default=(256, 176), help="input HxW, multiples of 16")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--lr", type=float, default=2e-3)
@@ -117,10 +154,15 @@ def warmup_cosine(total_steps: int):
 
 
 def segmentation_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy plus soft Dice: Dice weighs each class equally, which the rare dress class needs."""
-    ce = F.cross_entropy(logits, target)
+    """Cross-entropy plus soft Dice: Dice weighs each class equally, which the rare dress class needs.
+
+    Pixels labelled ``IGNORE`` (255: pseudo-label pixels the tags ruled out) count in neither term.
+    """
+    ce = F.cross_entropy(logits, target, ignore_index=IGNORE)
     probs = logits.float().softmax(dim=1)
-    one_hot = F.one_hot(target, probs.shape[1]).permute(0, 3, 1, 2).float()
+    valid = (target != IGNORE).unsqueeze(1).float()
+    one_hot = F.one_hot(torch.where(target == IGNORE, 0, target), probs.shape[1]).permute(0, 3, 1, 2).float()
+    probs, one_hot = probs * valid, one_hot * valid
     dims = (0, 2, 3)
     dice = (2 * (probs * one_hot).sum(dims) + 1) / (probs.sum(dims) + one_hot.sum(dims) + 1)
     return ce + (1 - dice).mean()
@@ -138,12 +180,27 @@ def validate(model: torch.nn.Module, loader: DataLoader, device: torch.device, c
 
 
 def finetune_source(name: str, directory: str | None, size: tuple[int, int]) -> tuple[Weights, UNetConfig]:
-    """Shipped weights to start from, and their config at the requested input size."""
+    """Shipped weights to start from (complete, shared encoder tensors included), and their config at ``size``."""
     parent = load_weights(name, directory=directory)
-    if parent.meta.get("architecture") != "unet" or "config" not in parent.meta:
-        raise WeightsError(f"'{name}' is not a U-Net written by this trainer; it cannot be fine-tuned")
+    if parent.meta.get("architecture") not in ARCHITECTURES or "config" not in parent.meta:
+        raise WeightsError(f"'{name}' is not a network written by this trainer; it cannot be fine-tuned")
+    model, _, _ = load_unet(name, directory=directory)
+    parent = Weights(name=parent.name, state_dict=model.state_dict(), meta=parent.meta)
     config = UNetConfig.from_dict({**parent.meta["config"], "input_size": list(size)})
     return parent, config
+
+
+class ConcatEpochs(torch.utils.data.ConcatDataset):
+    """``ConcatDataset`` that passes ``epoch`` on to its parts (their augmentation depends on it)."""
+
+    @property
+    def epoch(self) -> int:
+        return self.datasets[0].epoch
+
+    @epoch.setter
+    def epoch(self, value: int) -> None:
+        for dataset in self.datasets:
+            dataset.epoch = value
 
 
 def save_atomic(payload: dict[str, Any], path: Path) -> None:
@@ -153,11 +210,26 @@ def save_atomic(payload: dict[str, Any], path: Path) -> None:
     os.replace(tmp, path)
 
 
-def export_best(out: Path, weights_dir: str | None) -> dict[str, Any]:
+def export_best(out: Path, weights_dir: str | None, name: str = MODEL_NAME) -> dict[str, Any]:
+    """Write ``best.pt`` as shipped weights ``name``; encoder tensors equal to the embedder's are left out."""
     best = torch.load(out / "best.pt", map_location="cpu", weights_only=False)
+    state = best["model"]
+    extra: dict[str, Any] = {}
+    source = best.get("encoder_weights")
+    if source:
+        embedder = load_weights(source["name"])
+        if embedder.sha256 != source["sha256"]:
+            raise WeightsError(
+                f"the run's encoder came from {source['name']}@{source['sha256'][:12]}, not {embedder.version}"
+            )
+        shared = shared_encoder_tensors(state, encoder_state_from_embedder(embedder.state_dict))
+        if shared:
+            state = {key: value for key, value in state.items() if key not in shared}
+            extra["encoder_weights"] = {**source, "shared_tensors": len(shared)}
     meta = {
+        **extra,
         "task": "segmentation",
-        "architecture": "unet",
+        "architecture": best["config"].get("architecture", "unet"),
         "config": best["config"],
         "classes": best["config"]["classes"],
         "split": best["split"],
@@ -168,7 +240,7 @@ def export_best(out: Path, weights_dir: str | None) -> dict[str, Any]:
         "val_metrics_input_resolution": best["metrics"],
         "dataset": "Clothing Co-Parsing (github.com/bearpaw/clothing-co-parsing), Apache-2.0",
     }
-    return save_weights(MODEL_NAME, best["model"], meta, directory=weights_dir)
+    return save_weights(name, state, meta, directory=weights_dir)
 
 
 def train(args: argparse.Namespace) -> dict[str, Any]:
@@ -184,7 +256,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         config = UNetConfig.from_dict(checkpoint["config"])
         command = checkpoint["command"]
     else:
-        config = UNetConfig(base=args.base, input_size=args.size)
+        config = UNetConfig(base=args.base, input_size=args.size, architecture=args.arch)
     parent = None
     if args.finetune and checkpoint is None:
         parent, config = finetune_source(args.finetune, args.finetune_dir, args.size)
@@ -202,18 +274,33 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         "train": len(train_set),
         "val_ids": val_set.ids,
     }
+    if args.pseudo:
+        pseudo_set = PseudoLabelled(args.pseudo, config, seed=args.seed)
+        split["pseudo_labelled"] = len(pseudo_set)
+        train_set = ConcatEpochs([train_set, pseudo_set])
 
     model = build_unet(config)
     init = checkpoint.get("init", "scratch") if checkpoint is not None else "scratch"
+    encoder_weights = checkpoint.get("encoder_weights") if checkpoint is not None else None
     if parent is not None:
         model.load_state_dict(parent.state_dict, strict=True)
+        encoder_weights = parent.meta.get("encoder_weights")
         shape = "x".join(str(side) for side in parent.meta["config"]["input_size"])
         init = (
             f"finetuned from {parent.name}@{parent.version} (trained at {shape}, {parent.meta.get('init', 'scratch')})"
         )
         print(json.dumps({"init": init, "input_size": config.input_size}), flush=True)
+    elif checkpoint is None and config.architecture == "resnet34-unet" and args.encoder_from != "none":
+        source = load_encoder_from_embedder(model, args.encoder_from, directory=args.finetune_dir)
+        embedder = load_weights(args.encoder_from, directory=args.finetune_dir)
+        encoder_weights = {"name": embedder.name, "sha256": embedder.sha256}
+        init = f"encoder from the embedder {source}, decoder random"
+        print(json.dumps({"init": init, "input_size": config.input_size}), flush=True)
+    frozen_stages = checkpoint.get("freeze_encoder", 0) if checkpoint is not None else args.freeze_encoder
+    frozen = freeze_encoder_stages(model, frozen_stages)
     model = model.to(device)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
+    optimiser = torch.optim.AdamW(trainable, lr=args.lr, weight_decay=args.weight_decay)
     steps_per_epoch = math.ceil(len(train_set) / args.batch_size)
     total_steps = args.epochs * steps_per_epoch
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, warmup_cosine(total_steps))
@@ -241,7 +328,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             drop_last=True,
             pin_memory=use_amp,
         )
-        model.train()
+        train_mode(model, frozen)
         losses = []
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{args.epochs}", disable=not progress, mininterval=10)
         for images, labels in bar:
@@ -277,6 +364,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             "init": init,
             "epoch": epoch,
             "step": step,
+            "freeze_encoder": frozen_stages,
+            "encoder_weights": encoder_weights,
         }
         if metrics["miou"] > best_miou:
             best_miou = metrics["miou"]
@@ -295,8 +384,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
 
     result: dict[str, Any] = {"out": str(out), "best_val_miou": best_miou, "steps": step}
     if args.export:
-        manifest = export_best(out, args.weights_dir)
-        result["exported"] = {"name": MODEL_NAME, "sha256": manifest["sha256"], "bytes": manifest["bytes"]}
+        manifest = export_best(out, args.weights_dir, args.name)
+        result["exported"] = {"name": args.name, "sha256": manifest["sha256"], "bytes": manifest["bytes"]}
     return result
 
 
