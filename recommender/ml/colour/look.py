@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from recommender.ml.colour.lab import garment_lab_pixels
+from recommender.ml.colour.lab import exposed_lab_pixels
 from recommender.ml.colour.palette import PALETTE, PALETTE_LAB, colour_features, garment_colours
 from recommender.ml.colour.pattern import PATTERNS, garment_pattern, pattern_features
 
@@ -33,7 +33,7 @@ EMBEDDING_DIM = 512
 LOOK_DIM = EMBEDDING_DIM + len(PALETTE) + len(PATTERNS)
 WEIGHTS_PATH = Path(__file__).with_name("look_weights.json")
 #: Bump when the colour or pattern features change meaning: look vectors made before are stale.
-FEATURES_VERSION = "palette30-sigma10-pattern4"
+FEATURES_VERSION = "palette30-sigma10-pattern4-exposure"
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ def measure_garment(image: Image.Image, mask: np.ndarray | None) -> GarmentLook:
     are the garment). An all-False mask gives an unknown colour and pattern."""
     if mask is not None and not np.asarray(mask).any():
         return GarmentLook([], np.zeros(len(PALETTE), dtype=np.float32), None)
-    pixels = garment_lab_pixels(image, mask)
+    pixels = exposed_lab_pixels(image, mask)
     colours = garment_colours(pixels)
     if mask is None:
         rgb = np.asarray(image.convert("RGB"))
