@@ -17,6 +17,7 @@ customer's garment crop with :func:`look_vector`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import asdict, dataclass
@@ -39,21 +40,29 @@ FEATURES_VERSION = "palette30-sigma10-pattern4-exposure"
 @dataclass(frozen=True)
 class LookWeights:
     shape: float = 1.0
-    colour: float = 0.5
-    pattern: float = 0.1
+    colour: float = 0.3  # the tuned values (look_weights.json), used when that file is missing
+    pattern: float = 0.0
 
     def digest(self) -> str:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
 
 
 def load_weights(path: Path = WEIGHTS_PATH) -> LookWeights:
-    """The tuned weights (the defaults when the file is missing)."""
-    if not path.exists():
+    """The tuned weights (the defaults when the file is missing); read once per file version."""
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
         return LookWeights()
+    return _read_weights(path, stamp)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_weights(path: Path, stamp: int) -> LookWeights:
     data = json.loads(path.read_text())
     return LookWeights(**{k: float(v) for k, v in data["weights"].items()})
 
 
+@functools.lru_cache(maxsize=32)
 def look_version(embedder_version: str, weights: LookWeights) -> str:
     """Identifies the look vectors of one embedder, one set of weights and one feature definition."""
     return hashlib.sha256(f"{embedder_version}:{weights.digest()}:{FEATURES_VERSION}".encode()).hexdigest()

@@ -65,6 +65,7 @@ EXTRA_ANCHORS: tuple[tuple[str, str], ...] = (
     ("navy", "#38496a"),
     ("denim", "#6b788d"),
     ("red", "#9e1c2c"),
+    ("red", "#e0262f"),
     ("light blue", "#8ea9c8"),
 )
 NAMES: tuple[str, ...] = tuple(name for name, _, _ in PALETTE)
