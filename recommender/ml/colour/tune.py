@@ -2,7 +2,7 @@
 
 ::
 
-    python -m recommender.ml.colour.tune --gallery ../shared/datasets/clothing-small/train \
+    python -m recommender.ml.colour.tune --gallery runs/gallery-40 \
         --catalog-queries ../shared/datasets/clothing-small/validation --street-queries runs/street-val \
         --cache-dir var/cache/retrieval [--write]
 
@@ -114,9 +114,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                     },
                     "baseline_embedding": result["baseline"],
                     "look": {key: value for key, value in chosen.items() if key != "weights"},
-                    "command": "python -m recommender.ml.colour.tune --gallery ../shared/datasets/clothing-small/train "
-                    "--catalog-queries ../shared/datasets/clothing-small/validation --street-queries runs/street-val "
-                    "--write",
+                    "command": "python -m recommender.ml.colour.tune "
+                    f"--gallery {args.gallery} --catalog-queries {args.catalog_queries} "
+                    f"--street-queries {args.street_queries} --write",
                 },
                 indent=2,
             )
