@@ -78,15 +78,17 @@ def _passes(query: VectorQuery) -> tuple[bool, ...]:
     return (True, False) if query.category_id is not None else (True,)
 
 
-def _ranked_neighbour_ids(query: VectorQuery, *, limit: int) -> list[int]:
+def _ranked_neighbour_ids(query: VectorQuery, *, limit: int, fill_below: int | None = None) -> list[int]:
     """Product ids of the nearest vectors, nearest first (approximate, HNSW): the category's, then,
-    when the category has fewer than ``limit``, the rest of the slot's."""
+    when the category has fewer than ``fill_below`` (default ``limit``), the rest of the slot's.
+    Usually one HNSW query; the exact fallback covers a category whose items are mostly sold out."""
     ranked: list[int] = []
+    fill_below = limit if fill_below is None else fill_below
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(40, min(limit, 1000))])
         cursor.execute("SET LOCAL hnsw.iterative_scan = strict_order")
         for category in _passes(query):
-            if len(ranked) >= limit:
+            if len(ranked) >= (limit if category else fill_below):
                 break
             ranked += list(_candidates(query, category=category).values_list("product_id", flat=True)[:limit])
     return ranked
@@ -160,9 +162,10 @@ def similar_products(*, product: Product, k: int = 8, cheaper: bool = False) -> 
     from recommender.services.indexing import vectors_generation
 
     ranking = (query.look_version or version)[:16]
-    key = f"recommender:similar:{product.pk}:{ranking}:{query.category_id}:{vectors_generation()}:{limit}"
+    fill_below = 2 * k  # a category with at least this many items needs no help from the slot
+    key = f"recommender:similar:{product.pk}:{ranking}:{query.category_id}:{vectors_generation()}:{limit}:{fill_below}"
     ranked = cache.get(key)
     if ranked is None:
-        ranked = _ranked_neighbour_ids(query, limit=limit)
+        ranked = _ranked_neighbour_ids(query, limit=limit, fill_below=fill_below)
         cache.set(key, ranked, timeout=settings.RECOMMENDER_CACHE_SECONDS)
     return _available_in_order(ranked, query, k=k, max_price=product.price if cheaper else None)

@@ -57,3 +57,12 @@ def test_the_models_page_shows_the_segmentation_iou_of_the_configuration_in_serv
     html = curator.get(reverse("admin:recommender-models")).content.decode()
     assert f"val mIoU: {meta[served]['miou']:.3f}" in html
     assert f"val mIoU: {meta[other]['miou']:.3f}" not in html
+
+
+def test_the_models_page_shows_the_look_alike_weights_in_service(curator, embedder_weights_dir):
+    from recommender import inference
+
+    weights = inference.look_weights()
+    html = curator.get(reverse("admin:recommender-models")).content.decode()
+    assert "Look-alikes (shape + colour + pattern)" in html
+    assert f"weight colour: {weights.colour:.3f}" in html and f"weight shape: {weights.shape:.3f}" in html

@@ -4,8 +4,8 @@ In the same run, for the same random products, it times and scores two rankings:
 
 * ``look`` — what serves: ``similar_products`` (look vector, category first, slot fallback), first call
   (cache cold) and again (warm);
-* ``embedding`` — the plain embedding within the slot (the ranking served before look-alikes), through
-  ``products_near_vector`` (no cache: compare it with the cold figure).
+* ``embedding`` — the plain embedding within the slot (the ranking served before look-alikes): the
+  product's vector, then ``products_near_vector`` (no cache: compare it with the cold figure).
 
 Quality on the live catalog: category purity (share of similar items in the product's category) and
 colour agreement (share whose main colour lies within ΔE2000 < 20 of the product's, on the stored colours).
@@ -24,7 +24,7 @@ from django.core.management.base import BaseCommand, CommandError
 from recommender.ml.colour.lab import delta_e_2000
 from recommender.models import GarmentVector
 from recommender.selectors.indexing import current_version
-from recommender.selectors.similar import VectorQuery, products_near_vector, similar_products
+from recommender.selectors.similar import VectorQuery, _indexed_vector, products_near_vector, similar_products
 from recommender.services.indexing import VECTORS_GENERATION_KEY
 from shop.models import Product
 
@@ -70,8 +70,8 @@ class Command(BaseCommand):
         for phase in ("look_cold", "look_warm", "embedding"):
             for product in sample.values():
                 started = time.perf_counter()
-                if phase == "embedding":
-                    row = rows[product.pk]
+                if phase == "embedding":  # as served before: version, the product's vector, slot ANN, filters
+                    row = _indexed_vector(product, current_version())
                     query = VectorQuery(
                         embedding=row.embedding, slot=row.slot, model_version=version, exclude_product_id=product.pk
                     )

@@ -95,3 +95,26 @@ def delta_e_2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
     return np.sqrt((dlp / s_l) ** 2 + (dcp / s_c) ** 2 + (dhp / s_h) ** 2 + r_t * (dcp / s_c) * (dhp / s_h)).astype(
         np.float32
     )
+
+
+#: Catalog photos taken indoors are often under-exposed: a white shirt measures light grey.
+#: :func:`exposure_gain` brightens such a photo so its brightest pixels reach this level.
+WHITE_LEVEL = 245.0
+MAX_EXPOSURE_GAIN = 1.35
+
+
+def exposure_gain(image: Image.Image) -> float:
+    """One brightness gain (≥ 1, at most :data:`MAX_EXPOSURE_GAIN`) that brings the photo's bright end
+    (the 99th percentile of max(R, G, B)) to :data:`WHITE_LEVEL`. Never darkens, never shifts hue."""
+    small = image.convert("RGB")
+    small.thumbnail((160, 160))
+    bright = float(np.percentile(np.asarray(small).max(axis=-1), 99))
+    return float(np.clip(WHITE_LEVEL / max(bright, 1.0), 1.0, MAX_EXPOSURE_GAIN))
+
+
+def exposed_lab_pixels(image: Image.Image, mask: np.ndarray | None = None, *, max_pixels: int = 20_000) -> np.ndarray:
+    """:func:`garment_lab_pixels` after :func:`exposure_gain`: the garment as it would look in a
+    well-exposed photo (a white-filled crop keeps gain 1: its fill is already white)."""
+    gain = exposure_gain(image)
+    pixels = lab_to_rgb(garment_lab_pixels(image, mask, max_pixels=max_pixels)).astype(np.float64)
+    return rgb_to_lab(np.clip(pixels * gain, 0, 255))

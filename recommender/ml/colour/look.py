@@ -17,6 +17,7 @@ customer's garment crop with :func:`look_vector`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import asdict, dataclass
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from recommender.ml.colour.lab import garment_lab_pixels
+from recommender.ml.colour.lab import exposed_lab_pixels
 from recommender.ml.colour.palette import PALETTE, PALETTE_LAB, colour_features, garment_colours
 from recommender.ml.colour.pattern import PATTERNS, garment_pattern, pattern_features
 
@@ -33,27 +34,35 @@ EMBEDDING_DIM = 512
 LOOK_DIM = EMBEDDING_DIM + len(PALETTE) + len(PATTERNS)
 WEIGHTS_PATH = Path(__file__).with_name("look_weights.json")
 #: Bump when the colour or pattern features change meaning: look vectors made before are stale.
-FEATURES_VERSION = "palette30-sigma10-pattern4"
+FEATURES_VERSION = "palette30-sigma10-pattern4-exposure"
 
 
 @dataclass(frozen=True)
 class LookWeights:
     shape: float = 1.0
-    colour: float = 0.5
-    pattern: float = 0.1
+    colour: float = 0.3  # the tuned values (look_weights.json), used when that file is missing
+    pattern: float = 0.0
 
     def digest(self) -> str:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
 
 
 def load_weights(path: Path = WEIGHTS_PATH) -> LookWeights:
-    """The tuned weights (the defaults when the file is missing)."""
-    if not path.exists():
+    """The tuned weights (the defaults when the file is missing); read once per file version."""
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
         return LookWeights()
+    return _read_weights(path, stamp)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_weights(path: Path, stamp: int) -> LookWeights:
     data = json.loads(path.read_text())
     return LookWeights(**{k: float(v) for k, v in data["weights"].items()})
 
 
+@functools.lru_cache(maxsize=32)
 def look_version(embedder_version: str, weights: LookWeights) -> str:
     """Identifies the look vectors of one embedder, one set of weights and one feature definition."""
     return hashlib.sha256(f"{embedder_version}:{weights.digest()}:{FEATURES_VERSION}".encode()).hexdigest()
@@ -93,7 +102,7 @@ def measure_garment(image: Image.Image, mask: np.ndarray | None) -> GarmentLook:
     are the garment). An all-False mask gives an unknown colour and pattern."""
     if mask is not None and not np.asarray(mask).any():
         return GarmentLook([], np.zeros(len(PALETTE), dtype=np.float32), None)
-    pixels = garment_lab_pixels(image, mask)
+    pixels = exposed_lab_pixels(image, mask)
     colours = garment_colours(pixels)
     if mask is None:
         rgb = np.asarray(image.convert("RGB"))

@@ -28,8 +28,8 @@ from recommender.ml.colour.lab import delta_e_2000, lab_to_rgb, rgb_to_lab
 #: sit lower than paint chips would. Neighbours differ by a name a shopper would use. The order is
 #: stable: colour features index it.
 PALETTE: tuple[tuple[str, str, str], ...] = (
-    ("black", "black", "#1a1a1c"),
-    ("charcoal", "grey", "#3a3c40"),
+    ("black", "black", "#232425"),
+    ("charcoal", "grey", "#4f5052"),
     ("grey", "grey", "#6d6f72"),
     ("light grey", "grey", "#999a9c"),
     ("white", "white", "#c8c8c4"),
@@ -53,11 +53,20 @@ PALETTE: tuple[tuple[str, str, str], ...] = (
     ("light blue", "blue", "#a7c4e2"),
     ("denim", "blue", "#4d6a8e"),
     ("blue", "blue", "#2f5fb3"),
-    ("navy", "navy", "#1f2a48"),
+    ("navy", "navy", "#293347"),
     ("purple", "purple", "#6a3d8a"),
     ("lilac", "purple", "#b7a3d0"),
     ("pink", "pink", "#eaa1b8"),
     ("fuchsia", "pink", "#c43b86"),
+)
+#: More reference points for names whose garments photograph in two ways (dark indigo jeans are
+#: denim; a red in shade is still red). They name colours; they are not colour features.
+EXTRA_ANCHORS: tuple[tuple[str, str], ...] = (
+    ("navy", "#38496a"),
+    ("denim", "#6b788d"),
+    ("red", "#9e1c2c"),
+    ("red", "#e0262f"),
+    ("light blue", "#8ea9c8"),
 )
 NAMES: tuple[str, ...] = tuple(name for name, _, _ in PALETTE)
 FAMILY: dict[str, str] = {name: family for name, family, _ in PALETTE}
@@ -70,9 +79,13 @@ def _hex_to_rgb(value: str) -> tuple[int, int, int]:
 
 
 PALETTE_LAB: np.ndarray = rgb_to_lab(np.array([_hex_to_rgb(h) for _, _, h in PALETTE], dtype=np.float64))
+_ANCHOR_NAMES: tuple[str, ...] = NAMES + tuple(name for name, _ in EXTRA_ANCHORS)
+_ANCHOR_LAB: np.ndarray = np.concatenate(
+    [PALETTE_LAB, rgb_to_lab(np.array([_hex_to_rgb(h) for _, h in EXTRA_ANCHORS], dtype=np.float64))]
+)
 
 NEUTRAL_CHROMA = 6.0
-_NEUTRAL_ENTRIES = np.hypot(PALETTE_LAB[:, 1], PALETTE_LAB[:, 2]) < NEUTRAL_CHROMA
+_NEUTRAL_ENTRIES = np.hypot(_ANCHOR_LAB[:, 1], _ANCHOR_LAB[:, 2]) < NEUTRAL_CHROMA
 
 #: A colour needs this share of the garment to be named (smaller ones are trims, prints, shadows).
 MIN_SHARE = 0.15
@@ -112,10 +125,10 @@ def name_lab(lab: np.ndarray) -> np.ndarray:
     A neutral colour (chroma below :data:`NEUTRAL_CHROMA`) is named among the neutrals only: a
     bright white is "white", never "cream"."""
     lab = np.asarray(lab, dtype=np.float64)
-    distances = delta_e_2000(lab[..., None, :], PALETTE_LAB)
+    distances = delta_e_2000(lab[..., None, :], _ANCHOR_LAB)
     neutral = np.hypot(lab[..., 1], lab[..., 2]) < NEUTRAL_CHROMA
     distances = np.where(neutral[..., None] & ~_NEUTRAL_ENTRIES, np.inf, distances)
-    return np.asarray(NAMES, dtype=object)[distances.argmin(axis=-1)]
+    return np.asarray(_ANCHOR_NAMES, dtype=object)[distances.argmin(axis=-1)]
 
 
 def _kmeans(pixels: np.ndarray, k: int, *, iterations: int = 12, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -140,7 +153,7 @@ def _kmeans(pixels: np.ndarray, k: int, *, iterations: int = 12, seed: int = 0) 
     return centres, labels
 
 
-def garment_colours(lab_pixels: np.ndarray, *, clusters: int = 5) -> list[NamedColour]:
+def garment_colours(lab_pixels: np.ndarray, *, clusters: int = 6) -> list[NamedColour]:
     """One to three named colours with shares (summing to 1 over the named ones), main first.
 
     Empty when there are too few garment pixels: the colour is then unknown."""
