@@ -50,3 +50,21 @@ def segmenter(device: str | None = None):
         return get_segmenter(device=device, tta_flip=settings.RECOMMENDER_SEGMENTATION_TTA)
     except WeightsError as exc:
         raise ApplicationError(f"The segmentation model is unavailable: {exc}", code="model_unavailable") from exc
+
+
+def complement_model():
+    """The complete-the-look model in service, loaded once per process, or a clear error.
+
+    Which weights: ``settings.RECOMMENDER_COMPLEMENT_WEIGHTS`` (``{"name", "directory"}``) when set,
+    else the shipped ``complement-ccp``."""
+    import torch
+
+    from recommender.ml.complement import WEIGHTS_NAME
+    from recommender.ml.complement.inference import get_complement_model
+
+    source = getattr(settings, "RECOMMENDER_COMPLEMENT_WEIGHTS", None) or {"name": WEIGHTS_NAME}
+    torch.set_num_threads(settings.RECOMMENDER_TORCH_THREADS)
+    try:
+        return get_complement_model(name=source.get("name", WEIGHTS_NAME), directory=source.get("directory"))
+    except WeightsError as exc:
+        raise ApplicationError(f"The complement model is unavailable: {exc}", code="model_unavailable") from exc
