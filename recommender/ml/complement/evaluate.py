@@ -303,19 +303,18 @@ def evaluate_garments(
     }
 
 
-def evaluate_ccp(
+def prepare_ccp(
     ccp_dir: str | Path,
     *,
     embedder,
-    model=None,
     segmenter=None,
     split: str = "all",
     candidates: int = 4,
     seed: int = 0,
     query_gallery: str | Path | None = None,
     progress: bool = False,
-) -> dict:
-    """FITB of every method on an annotated CCP folder, same-photo or (with ``query_gallery``) catalog-query."""
+) -> tuple[GarmentSet, Questions, GarmentSet | None]:
+    """The garments of an annotated CCP folder, the questions, and (with ``query_gallery``) the catalog queries."""
     from recommender.ml.complement.data import annotated_outfits, ccp_split
 
     garments = garment_set_from_outfits(
@@ -329,9 +328,54 @@ def evaluate_ccp(
         queries, _ = catalog_queries(
             garments, questions, query_gallery, embedder=embedder, segmenter=segmenter, progress=progress
         )
+    return garments, questions, queries
+
+
+def evaluate_ccp(
+    ccp_dir: str | Path,
+    *,
+    embedder,
+    model=None,
+    segmenter=None,
+    split: str = "all",
+    candidates: int = 4,
+    seed: int = 0,
+    query_gallery: str | Path | None = None,
+    progress: bool = False,
+) -> dict:
+    """FITB of every method on an annotated CCP folder, same-photo or (with ``query_gallery``) catalog-query."""
+    garments, questions, queries = prepare_ccp(
+        ccp_dir,
+        embedder=embedder,
+        segmenter=segmenter,
+        split=split,
+        candidates=candidates,
+        seed=seed,
+        query_gallery=query_gallery,
+        progress=progress,
+    )
     return evaluate_garments(
         garments, model=model, candidates=candidates, seed=seed, queries=queries, questions=questions
     )
+
+
+def save_prepared(path: str | Path, garments: GarmentSet, questions: Questions, queries: GarmentSet | None) -> None:
+    """Keep what :func:`prepare_ccp` computed, so other weights can be scored on the very same questions."""
+    arrays = {f"g_{k}": v for k, v in vars(garments).items() if v is not None}
+    arrays.update({f"q_{k}": v for k, v in vars(questions).items()})
+    if queries is not None:
+        arrays.update({f"c_{k}": v for k, v in vars(queries).items() if v is not None})
+    np.savez_compressed(path, **arrays)
+
+
+def load_prepared(path: str | Path) -> tuple[GarmentSet, Questions, GarmentSet | None]:
+    data = dict(np.load(path, allow_pickle=False))
+
+    def group(prefix):
+        return {k[len(prefix) :]: v for k, v in data.items() if k.startswith(prefix)}
+
+    queries = group("c_")
+    return GarmentSet(**group("g_")), Questions(**group("q_")), GarmentSet(**queries) if queries else None
 
 
 def summary_lines(result: dict) -> list[str]:
@@ -372,33 +416,48 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--method", choices=METHODS, default="model")
     parser.add_argument("--query-gallery", default=None)
-    parser.add_argument("--weights", default=None, help="complement model name (default complement-ccp)")
-    parser.add_argument("--weights-dir", default=None)
+    parser.add_argument(
+        "--weights-dir",
+        nargs="+",
+        default=[None],
+        help="folders holding complement-ccp weights (default: the shipped one); all are scored on the same questions",
+    )
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--prepared", default=None, help="an .npz of the cut garments, questions and catalog queries: reused if present"
+    )
     args = parser.parse_args(argv)
 
     import torch
 
-    from recommender.ml.complement import WEIGHTS_NAME
-    from recommender.ml.complement.inference import get_complement_model
+    from recommender.ml.complement.inference import ComplementModel
     from recommender.ml.embedding.inference import get_embedder
     from recommender.ml.segmentation.inference import get_segmenter
 
     torch.set_num_threads(args.threads)
-    model = get_complement_model(name=args.weights or WEIGHTS_NAME, directory=args.weights_dir)
-    result = evaluate_ccp(
-        args.ccp,
-        embedder=get_embedder(),
-        model=model,
-        segmenter=get_segmenter(tta_flip=True) if args.query_gallery else None,
-        split=args.split,
-        candidates=args.candidates,
-        seed=args.seed,
-        query_gallery=args.query_gallery,
-        progress=True,
-    )
-    print("\n".join(summary_lines(result)))
-    print(json.dumps(json_line(result, args.method)))
+    if args.prepared and Path(args.prepared).exists():
+        garments, questions, queries = load_prepared(args.prepared)
+    else:
+        garments, questions, queries = prepare_ccp(
+            args.ccp,
+            embedder=get_embedder(),
+            segmenter=get_segmenter(tta_flip=True) if args.query_gallery else None,
+            split=args.split,
+            candidates=args.candidates,
+            seed=args.seed,
+            query_gallery=args.query_gallery,
+            progress=True,
+        )
+        if args.prepared:
+            save_prepared(args.prepared, garments, questions, queries)
+    for directory in args.weights_dir:
+        model = ComplementModel.load(directory=directory)
+        result = evaluate_garments(
+            garments, model=model, candidates=args.candidates, seed=args.seed, queries=queries, questions=questions
+        )
+        print(f"weights: {directory or 'shipped'} ({model.version[:12]})")
+        print("\n".join(summary_lines(result)))
+        print(json.dumps({**json_line(result, args.method), "weights": directory, "result": result}))
 
 
 if __name__ == "__main__":

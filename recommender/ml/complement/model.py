@@ -29,6 +29,7 @@ SLOTS: tuple[str, ...] = ("top", "bottom", "dress", "outerwear")
 @dataclass(frozen=True)
 class ComplementConfig:
     feature_dim: int = FEATURE_DIM
+    #: Width of each role's shared hidden layer; 0 = linear towers (a low-rank bilinear score).
     hidden: int = 256
     dim: int = 64
     dropout: float = 0.3
@@ -43,9 +44,12 @@ class ComplementNet(nn.Module):
         # Feature standardisation (training set mean and std), part of the weights.
         self.feature_mean = nn.Buffer(torch.zeros(config.feature_dim))
         self.feature_std = nn.Buffer(torch.ones(config.feature_dim))
+        width = config.hidden or config.feature_dim
         self.trunks = nn.ModuleDict(
             {
-                role: nn.Sequential(
+                role: nn.Dropout(config.dropout)
+                if not config.hidden
+                else nn.Sequential(
                     nn.Linear(config.feature_dim, config.hidden),
                     nn.LayerNorm(config.hidden),
                     nn.GELU(),
@@ -54,9 +58,7 @@ class ComplementNet(nn.Module):
                 for role in ROLES
             }
         )
-        self.heads = nn.ModuleDict(
-            {f"{role}_{slot}": nn.Linear(config.hidden, config.dim) for role in ROLES for slot in SLOTS}
-        )
+        self.heads = nn.ModuleDict({f"{role}_{slot}": nn.Linear(width, config.dim) for role in ROLES for slot in SLOTS})
 
     def forward(self, features: torch.Tensor, *, slot: str, role: str) -> torch.Tensor:
         if role not in ROLES:

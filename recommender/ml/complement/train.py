@@ -145,7 +145,8 @@ def train(
             }
             history.append(entry)
             log(json.dumps(entry))
-    return net.eval(), validate(net, table, val_rows, seed), history, len(pairs)
+    result = validate(net, table, val_rows, seed)
+    return net.eval(), result, history, len(pairs)
 
 
 def load_tables(cache_dir: Path, sources: Sequence[str]) -> tuple[dict[str, np.ndarray], dict]:
