@@ -42,7 +42,7 @@ class ComplementModel:
         self.net = net.eval()
         self.meta = meta
         self.version: str = str(meta.get("sha256", "untracked"))
-        self.dim: int = net.config.dim
+        self.dim: int = net.config.output_dim
         self.embedder_sha256: str = str(meta.get("embedder_sha256", ""))
         self.feature_version: str = str(meta.get("feature_version", FEATURE_VERSION))
 

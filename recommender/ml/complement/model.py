@@ -19,7 +19,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from recommender.ml.complement import WEIGHTS_NAME
-from recommender.ml.complement.features import FEATURE_DIM
+from recommender.ml.complement.features import EMBEDDING_DIM, FEATURE_DIM, FEATURE_LAYOUT
+
+HISTOGRAM_DIM = FEATURE_LAYOUT["lab_histogram"]
+#: Where the square-rooted Lab histogram sits in the features (right after the embedding).
+HISTOGRAM = slice(EMBEDDING_DIM, EMBEDDING_DIM + HISTOGRAM_DIM)
 from recommender.ml.weights import Weights, load_weights
 
 ROLES: tuple[str, ...] = ("query", "candidate")
@@ -33,6 +37,13 @@ class ComplementConfig:
     hidden: int = 256
     dim: int = 64
     dropout: float = 0.3
+    #: Append the garment's own colour histogram (unit length) to both towers, weighted by a learnt
+    #: share: the pair score is then (1 - w)·learnt + w·colour similarity, still one inner product.
+    colour_residual: bool = False
+
+    @property
+    def output_dim(self) -> int:
+        return self.dim + (HISTOGRAM_DIM if self.colour_residual else 0)
 
 
 class ComplementNet(nn.Module):
@@ -59,6 +70,8 @@ class ComplementNet(nn.Module):
             }
         )
         self.heads = nn.ModuleDict({f"{role}_{slot}": nn.Linear(width, config.dim) for role in ROLES for slot in SLOTS})
+        if config.colour_residual:
+            self.colour_logit = nn.Parameter(torch.zeros(()))
 
     def forward(self, features: torch.Tensor, *, slot: str, role: str) -> torch.Tensor:
         if role not in ROLES:
@@ -66,7 +79,12 @@ class ComplementNet(nn.Module):
         if slot not in SLOTS:
             raise ValueError(f"slot must be one of {SLOTS}, not {slot!r}")
         x = (features - self.feature_mean) / self.feature_std
-        return F.normalize(self.heads[f"{role}_{slot}"](self.trunks[role](x)), dim=-1)
+        learnt = F.normalize(self.heads[f"{role}_{slot}"](self.trunks[role](x)), dim=-1)
+        if not self.config.colour_residual:
+            return learnt
+        share = torch.sigmoid(self.colour_logit)
+        histogram = F.normalize(features[..., HISTOGRAM], dim=-1)
+        return torch.cat([learnt * (1 - share).sqrt(), histogram * share.sqrt()], dim=-1)
 
 
 def build_complement_net(config: ComplementConfig | None = None) -> ComplementNet:

@@ -53,7 +53,7 @@ def complement_pairs(photo: np.ndarray, slot: np.ndarray, rows: np.ndarray) -> n
 
 
 def encode_all(net, features: torch.Tensor, slot_index: dict[str, torch.Tensor], role: str) -> torch.Tensor:
-    out = torch.zeros(len(features), net.config.dim)
+    out = torch.zeros(len(features), net.config.output_dim)
     for slot, rows in slot_index.items():
         if len(rows):
             out = out.index_put((rows,), net(features[rows], slot=slot, role=role))
@@ -180,6 +180,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--dim", type=int, default=64)
     parser.add_argument("--dropout", type=float, default=0.3)
     parser.add_argument("--no-jitter", dest="jitter", action="store_false")
+    parser.add_argument(
+        "--colour-residual", action="store_true", help="add the colour histogram similarity with a learnt weight"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--export", action="store_true", help="also write the weights, manifest included")
@@ -188,7 +191,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     torch.set_num_threads(args.threads)
     table, cache_meta = load_tables(Path(args.cache), [s for s in args.sources.split(",") if s])
-    config = ComplementConfig(hidden=args.hidden, dim=args.dim, dropout=args.dropout)
+    config = ComplementConfig(
+        hidden=args.hidden, dim=args.dim, dropout=args.dropout, colour_residual=args.colour_residual
+    )
     net, result, history, n_pairs = train(
         table,
         config=config,

@@ -116,3 +116,23 @@ def test_the_shipped_model_loads_and_expects_the_shipped_embedder():
     model = ComplementModel.load()
     assert model.embedder_sha256 == read_manifest("resnet34-garments")["sha256"]
     assert model.encode(_features(3), slot="top", role="query").shape == (3, model.dim)
+
+
+def test_the_colour_residual_makes_same_coloured_garments_score_higher_and_keeps_unit_vectors(tmp_path):
+    torch.manual_seed(0)
+    config = ComplementConfig(hidden=0, dim=8, colour_residual=True)
+    net = build_complement_net(config)
+    with torch.no_grad():
+        net.colour_logit.fill_(6.0)  # almost all weight on colour
+    meta = {"config": config_to_meta(config), "feature_version": FEATURE_VERSION, "embedder_sha256": "0" * 64}
+    save_weights(WEIGHTS_NAME, net.state_dict(), meta, directory=tmp_path)
+    model = ComplementModel.load(directory=tmp_path)
+    assert model.dim == 8 + 100
+    features = np.zeros((3, FEATURE_DIM), dtype=np.float32)
+    features[:, 512 + 3] = 1.0  # the same colour bin...
+    features[2, 512 + 3], features[2, 512 + 40] = 0.0, 1.0  # ...except the third garment
+    q = model.encode(features[:1], slot="top", role="query")
+    c = model.encode(features[1:], slot="bottom", role="candidate")
+    assert np.allclose(np.linalg.norm(c, axis=1), 1, atol=1e-5)
+    scores = (q @ c.T)[0]
+    assert scores[0] > scores[1] + 0.5
