@@ -20,11 +20,11 @@ from torch import nn
 
 from recommender.ml.complement import WEIGHTS_NAME
 from recommender.ml.complement.features import EMBEDDING_DIM, FEATURE_DIM, FEATURE_LAYOUT
+from recommender.ml.weights import Weights, load_weights
 
 HISTOGRAM_DIM = FEATURE_LAYOUT["lab_histogram"]
 #: Where the square-rooted Lab histogram sits in the features (right after the embedding).
 HISTOGRAM = slice(EMBEDDING_DIM, EMBEDDING_DIM + HISTOGRAM_DIM)
-from recommender.ml.weights import Weights, load_weights
 
 ROLES: tuple[str, ...] = ("query", "candidate")
 SLOTS: tuple[str, ...] = ("top", "bottom", "dress", "outerwear")
