@@ -65,9 +65,12 @@ def current_complement_version() -> str:
 
 def complement_model():
     """The complement model ("goes with") for the configured weights, loaded once per process."""
+    import torch
+
     from recommender.ml.complement.inference import get_complement_model
 
     name, directory = _complement_source()
+    torch.set_num_threads(settings.RECOMMENDER_TORCH_THREADS)
     return get_complement_model(name=name, directory=directory)
 
 

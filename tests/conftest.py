@@ -76,6 +76,28 @@ def make_embedder_weights(directory: Path, *, seed: int) -> Path:
     return directory
 
 
+def make_complement_weights(directory: Path, *, seed: int = 0, embedder_sha256: str = "0" * 64, dim: int = 8) -> Path:
+    """A tiny seeded, untrained complement model saved like the shipped one."""
+    import torch
+
+    from recommender.ml.complement import WEIGHTS_NAME
+    from recommender.ml.complement.features import FEATURE_VERSION
+    from recommender.ml.complement.model import ComplementConfig, build_complement_net, config_to_meta
+    from recommender.ml.weights import save_weights
+
+    torch.manual_seed(seed)
+    config = ComplementConfig(hidden=16, dim=dim)
+    net = build_complement_net(config)
+    meta = {
+        "config": config_to_meta(config),
+        "feature_version": FEATURE_VERSION,
+        "embedder_sha256": embedder_sha256,
+        "note": "test weights",
+    }
+    save_weights(WEIGHTS_NAME, net.state_dict(), meta, directory=directory)
+    return directory
+
+
 @pytest.fixture(autouse=True)
 def _test_embedder(request, settings):
     """Point the recommender at the test weights (only where a test asks for them)."""

@@ -252,3 +252,65 @@ def test_a_garment_from_a_photo_gets_complements_through_the_same_query(compleme
 
     assert [s.product for s in suggestions] == [best, other]
     assert all(s.reason for s in suggestions)
+
+
+@pytest.fixture
+def complement_model_for_test_embedder(settings, tmp_path, embedder_weights_dir):
+    """A tiny complement model trained (untrained, seeded) for the test embedder's features."""
+    from recommender import inference
+    from tests.conftest import make_complement_weights
+
+    directory = make_complement_weights(
+        tmp_path / "complement", embedder_sha256=inference.current_model_version(), dim=COMPLEMENT_DIM
+    )
+    settings.RECOMMENDER_COMPLEMENT_WEIGHTS = {"name": "complement-ccp", "directory": str(directory)}
+    return inference.current_complement_version()
+
+
+def test_indexing_makes_complement_vectors_for_slots_that_have_complements(
+    complement_model_for_test_embedder, slots, tmp_path, settings
+):
+    from django.core.files.base import ContentFile
+
+    from recommender.services.indexing import products_embed
+    from shop.services.catalog import product_set_image
+    from tests.images import jpeg_bytes
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    top = ProductFactory(category=slots["top"])
+    bottom = ProductFactory(category=slots["bottom"])
+    shoes = ProductFactory(category=slots["shoes"])
+    for n, product in enumerate((top, bottom, shoes)):
+        photo = jpeg_bytes((40 * n, 90, 160), size=(240, 320), background=(230, 230, 225))
+        product_set_image(product=product, image=ContentFile(photo), process_now=True)
+    products_embed(product_ids=[top.pk, bottom.pk, shoes.pk])
+
+    rows = {v.product_id: v for v in ComplementVector.objects.all()}
+    assert set(rows) == {top.pk, bottom.pk}  # nothing goes with shoes
+    for row in rows.values():
+        assert row.model_version == complement_model_for_test_embedder
+        assert np.linalg.norm(np.asarray(row.query)) == pytest.approx(1.0, abs=1e-3)
+        assert row.colour["pixels"] > 0
+    before = {pk: list(v.candidate) for pk, v in rows.items()}
+    assert products_embed(product_ids=[top.pk, bottom.pk])["skipped"] == 2  # current: left alone
+    assert {v.product_id: list(v.candidate) for v in ComplementVector.objects.all()} == before
+    assert [s.product for s in complements_for(product=top).items] == [bottom]
+
+
+def test_a_complement_model_for_another_embedder_makes_no_vectors(complement_version, slots, tmp_path, settings):
+    from django.core.files.base import ContentFile
+
+    from recommender.services.indexing import products_embed
+    from shop.services.catalog import product_set_image
+    from tests.conftest import make_complement_weights
+    from tests.images import jpeg_bytes
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    directory = make_complement_weights(tmp_path / "other", embedder_sha256="f" * 64, dim=COMPLEMENT_DIM)
+    settings.RECOMMENDER_COMPLEMENT_WEIGHTS = {"name": "complement-ccp", "directory": str(directory)}
+    top = ProductFactory(category=slots["top"])
+    product_set_image(product=top, image=ContentFile(jpeg_bytes()), process_now=True)
+
+    assert products_embed(product_ids=[top.pk])["indexed"] == 1  # similar items still work
+    assert not ComplementVector.objects.exists()
+    assert complements_for(product=top).empty_reason == "not_indexed"
