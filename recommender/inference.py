@@ -58,9 +58,18 @@ def _complement_source() -> tuple[str, str | None]:
 
 
 def current_complement_version() -> str:
-    """sha256 of the complement model in service (raises ``WeightsError`` if it is missing)."""
+    """sha256 of the complement model in service. Raises ``WeightsError`` if it is missing, or if it was
+    trained on another embedder's features than the one in service: such a model serves nothing (and
+    no product waits for its vectors) until it is retrained."""
     name, directory = _complement_source()
-    return read_manifest(name, directory=directory)["sha256"]
+    manifest = read_manifest(name, directory=directory)
+    expected, embedder = manifest.get("embedder_sha256"), current_model_version()
+    if expected != embedder:
+        raise WeightsError(
+            f"The complement model {manifest['sha256'][:12]} expects embedder {str(expected)[:12]}, "
+            f"not {embedder[:12]}: retrain it (docs/models/complement.md)."
+        )
+    return manifest["sha256"]
 
 
 def complement_model():

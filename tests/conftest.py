@@ -253,8 +253,10 @@ def complement_version(settings, tmp_path, embedder_weights_dir):
     """A complement model in service, as far as serving can tell (only its manifest's version matters there)."""
     import torch
 
+    from recommender import inference
     from recommender.ml.weights import save_weights
 
-    manifest = save_weights("complement-ccp", {"w": torch.zeros(2)}, {"note": "test"}, directory=tmp_path)
+    meta = {"note": "test", "embedder_sha256": inference.current_model_version()}
+    manifest = save_weights("complement-ccp", {"w": torch.zeros(2)}, meta, directory=tmp_path)
     settings.RECOMMENDER_COMPLEMENT_WEIGHTS = {"name": "complement-ccp", "directory": str(tmp_path)}
     return manifest["sha256"]

@@ -1,4 +1,7 @@
-"""``manage.py benchmark_vector_search --n 100000``: pgvector latency and recall; prints one JSON line last."""
+"""``manage.py benchmark_vector_search --n 100000 [--dim 512]``: pgvector latency and recall; one JSON line last.
+
+``--dim 512`` is the garment vectors of similar items; ``--dim 32`` the complement vectors of Complete the look
+(unit vectors, cosine, one partial HNSW index per question)."""
 
 from __future__ import annotations
 
@@ -11,10 +14,11 @@ from recommender.benchmarks import vector_search as bench
 
 
 class Command(BaseCommand):
-    help = "Load N synthetic 512-d vectors into a scratch table, build per-slot HNSW indexes, measure search."
+    help = "Load N synthetic unit vectors into a scratch table, build per-slot HNSW indexes, measure search."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--n", type=int, default=100_000)
+        parser.add_argument("--dim", type=int, default=512, help="512: garment vectors; 32: complement vectors")
         parser.add_argument("--queries", type=int, default=300)
         parser.add_argument("--k", type=int, default=10)
         parser.add_argument("--ef-search", type=int, nargs="+", default=[40, 100])
@@ -22,15 +26,15 @@ class Command(BaseCommand):
         parser.add_argument("--ef-construction", type=int, default=64)
         parser.add_argument("--keep", action="store_true", help="Keep the scratch table afterwards.")
 
-    def handle(self, *args, n, queries, k, ef_search, m, ef_construction, keep, **options):
-        vectors = bench.synthetic_vectors(n, 512)
+    def handle(self, *args, n, dim, queries, k, ef_search, m, ef_construction, keep, **options):
+        vectors = bench.synthetic_vectors(n, dim)
         self.stderr.write(f"loading {n} vectors …")
         load_s = bench.load_table(vectors)
         self.stderr.write(f"building HNSW indexes (m={m}, ef_construction={ef_construction}) …")
         build_s = bench.build_indexes(m=m, ef_construction=ef_construction)
         rng = np.random.default_rng(99)
         picks = rng.integers(0, n, size=queries)
-        noisy = vectors[picks] + rng.normal(scale=0.02, size=(queries, 512)).astype(np.float32)
+        noisy = vectors[picks] + rng.normal(scale=0.02, size=(queries, dim)).astype(np.float32)
         slots = rng.integers(0, bench.SLOTS, size=queries)
         truth = bench.exact_neighbours(noisy, slots, k)
         results = [bench.search(noisy, slots, truth, k=k, ef_search=ef) for ef in ef_search]
@@ -38,7 +42,7 @@ class Command(BaseCommand):
             bench.drop_table()
         line = {
             "vectors": n,
-            "dim": 512,
+            "dim": dim,
             "queries": queries,
             "k": k,
             "load_s": round(load_s, 1),
