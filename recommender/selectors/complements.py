@@ -173,13 +173,16 @@ def _colour_sentence(name_a: str, lab_a, name_b: str, lab_b) -> str:
     if lab_a is None or lab_b is None:
         return f"{pair.capitalize()}: learned from street outfits" if pair else "Learned from real street outfits"
     a, b = np.asarray(lab_a), np.asarray(lab_b)
-    neutral = min(np.hypot(a[1], a[2]), np.hypot(b[1], b[2])) < 10
+    neutral_a, neutral_b = np.hypot(a[1], a[2]) < 10, np.hypot(b[1], b[2]) < 10
     if abs(a[0] - b[0]) >= 30:
         what = "a light and dark contrast"
     elif float(delta_e_2000(a, b)) < 15:
         what = "tonal, close shades"
-    elif neutral:
-        what = "a neutral that lets the colour lead"
+    elif neutral_a and neutral_b:
+        what = "two easy neutrals"
+    elif neutral_a or neutral_b:
+        lead = name_b if neutral_a else name_a
+        what = f"a neutral that lets the {lead} lead" if lead else "a neutral that lets the colour lead"
     else:
         what = "a confident colour pairing"
     return f"{pair.capitalize()}: {what}" if pair else what.capitalize()
