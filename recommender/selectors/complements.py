@@ -22,6 +22,7 @@ from pgvector.django import CosineDistance
 
 from recommender.ml.colour.lab import delta_e_2000
 from recommender.models import COMPLEMENT_TARGETS, ComplementRule, ComplementVector, Garment, OutfitPhoto
+from recommender.selectors.availability import first_on_sale, products_in_order
 from recommender.selectors.indexing import current_complement_version, current_version
 from shop.models import Product
 
@@ -113,15 +114,11 @@ def _exact_candidate_ids(question: ComplementQuery, *, k: int, exclude: set[int]
 
 def _available_in_order(ranked: list[int], question: ComplementQuery, *, k: int, exclude: set[int]) -> list[Product]:
     """The first ``k`` on-sale, in-stock, not excluded products of ``ranked``; an exact search fills a short list."""
-    ranked = [pk for pk in ranked if pk not in exclude]
-    available = Product.objects.filter(pk__in=ranked, is_active=True, stock__gt=0).select_related("category")
-    by_id = {p.pk: p for p in available}
-    chosen = [by_id[pk] for pk in ranked if pk in by_id][:k]
+    chosen = first_on_sale([pk for pk in ranked if pk not in exclude], k=k)
     if len(chosen) < k:
         ids = _exact_candidate_ids(question, k=k, exclude=exclude)
         if len(ids) > len(chosen):
-            found = {p.pk: p for p in Product.objects.filter(pk__in=ids).select_related("category")}
-            chosen = [found[pk] for pk in ids if pk in found]
+            chosen = products_in_order(ids)
     return chosen
 
 
@@ -151,7 +148,20 @@ def complements_for_query(*, question: ComplementQuery, k: int, colour: dict | N
 
 
 def _street_photos_like(product: Product, slot: str, embedder_version: str) -> dict[int, float]:
-    """Street outfits whose ``slot`` garment is among the nearest to this product's garment: photo id -> distance."""
+    """Street outfits whose ``slot`` garment is among the nearest to this product's garment: photo id -> distance.
+
+    Cached per product, embedder and vectors generation (street outfits change only by ingestion)."""
+    from recommender.services.indexing import vectors_generation
+
+    key = f"recommender:street-like:{product.pk}:{slot}:{embedder_version[:16]}:{vectors_generation()}"
+    found = cache.get(key)
+    if found is None:
+        found = _street_photos_like_uncached(product, slot, embedder_version)
+        cache.set(key, found, timeout=settings.RECOMMENDER_CACHE_SECONDS)
+    return found
+
+
+def _street_photos_like_uncached(product: Product, slot: str, embedder_version: str) -> dict[int, float]:
     vector = getattr(product, "garment_vector", None)
     if vector is None or vector.embedding is None or vector.model_version != embedder_version:
         return {}

@@ -31,6 +31,7 @@ from pgvector.django import CosineDistance
 
 from recommender import inference
 from recommender.models import GarmentVector
+from recommender.selectors.availability import first_on_sale, products_in_order
 from recommender.selectors.indexing import current_version
 from shop.models import Product
 
@@ -111,16 +112,11 @@ def _exact_neighbours(query: VectorQuery, *, k: int, max_price=None) -> list[int
 
 def _available_in_order(ranked: list[int], query: VectorQuery, *, k: int, max_price=None) -> list[Product]:
     """The first ``k`` on-sale, in-stock products of ``ranked``; an exact search fills the list when too few are."""
-    available = Product.objects.filter(pk__in=ranked, is_active=True, stock__gt=0)
-    if max_price is not None:
-        available = available.filter(price__lt=max_price)
-    by_id = {p.pk: p for p in available.select_related("category")}
-    chosen = [by_id[pk] for pk in ranked if pk in by_id][:k]
+    chosen = first_on_sale(ranked, k=k, max_price=max_price)
     if len(chosen) < k:
         ids = _exact_neighbours(query, k=k, max_price=max_price)
         if len(ids) > len(chosen):
-            found = {p.pk: p for p in Product.objects.filter(pk__in=ids).select_related("category")}
-            chosen = [found[pk] for pk in ids if pk in found]
+            chosen = products_in_order(ids)
     return chosen
 
 

@@ -221,6 +221,10 @@ def outfits_ingest(
                 report.current += 1
                 continue
             _store(report, source, outfit, segmenter_version=version)
+    if report.kept or report.dropped:
+        from recommender.services.indexing import vectors_changed
+
+        vectors_changed()  # the street outfits that back each pairing have changed
     return report
 
 
