@@ -70,3 +70,20 @@ class CartItemFactory(factory.django.DjangoModelFactory):
     cart = factory.SubFactory(CartFactory)
     product = factory.SubFactory(ProductFactory)
     quantity = 1
+
+
+def tops_waiting_for_vectors(n: int) -> list:
+    """``n`` tops with real photos (480x640 JPEGs) and pending garment vectors: an indexing batch."""
+    from django.core.files.base import ContentFile
+
+    from recommender.models import GarmentVector
+    from tests.images import jpeg_bytes
+
+    tops = CategoryFactory(slug="tops", slot="top")
+    products = [ProductFactory(category=tops) for _ in range(n)]
+    for i, product in enumerate(products):
+        product.image.save(f"{i}.jpg", ContentFile(jpeg_bytes((i * 5, 100, 150), size=(480, 640))), save=False)
+        product.image_sha256 = f"{i:064d}"
+        product.save()
+        GarmentVector.objects.create(product=product, slot="top")
+    return products

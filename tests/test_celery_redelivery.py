@@ -10,12 +10,10 @@ import uuid
 
 import pytest
 from django.conf import settings
-from django.core.files.base import ContentFile
 
 from recommender.models import GarmentVector
 from tests.conftest import WorkerProcess, wait_for
-from tests.factories import CategoryFactory, ProductFactory
-from tests.images import jpeg_bytes
+from tests.factories import tops_waiting_for_vectors
 
 REDO_WITHIN_SECONDS = 120
 
@@ -44,13 +42,7 @@ def test_every_task_ends_inside_the_visibility_timeout_with_a_margin():
 def test_a_batch_of_a_killed_worker_is_done_within_two_minutes_of_a_new_worker_starting(embedder_weights_dir):
     from recommender.tasks import embed_products
 
-    tops = CategoryFactory(slug="tops", slot="top")
-    products = [ProductFactory(category=tops) for _ in range(48)]
-    for n, product in enumerate(products):
-        product.image.save(f"{n}.jpg", ContentFile(jpeg_bytes((n * 5, 100, 150), size=(480, 640))), save=False)
-        product.image_sha256 = f"{n:064d}"
-        product.save()
-        GarmentVector.objects.create(product=product, slot="top")
+    products = tops_waiting_for_vectors(48)
 
     queue = f"redo-{uuid.uuid4().hex[:6]}"
     doomed = WorkerProcess(queue, embedder_weights_dir)  # the shipped visibility timeout, no override

@@ -9,14 +9,10 @@ from recommender.selectors.complements import complements_for
 from recommender.services.indexing import vector_store
 from shop.models import CartItem
 from tests.factories import CategoryFactory, ProductFactory
+from tests.vectors import unit
 
 pytestmark = pytest.mark.django_db
 RNG = np.random.default_rng(3)
-
-
-def unit(v):
-    v = np.asarray(v, dtype=np.float32)
-    return v / np.linalg.norm(v)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from recommender.selectors.similar import similar_products
 from shop.models import Product
 from shop.services.catalog import product_set_image
 from tests.conftest import WorkerProcess, make_embedder_weights, wait_for
-from tests.factories import CategoryFactory, ProductFactory, UserFactory
+from tests.factories import CategoryFactory, ProductFactory, UserFactory, tops_waiting_for_vectors
 from tests.images import jpeg_bytes, truncated_jpeg
 
 
@@ -104,13 +104,7 @@ def test_a_worker_killed_mid_batch_loses_nothing(celery_worker, embedder_weights
     tasks of ``RECOMMENDER_TASK_BATCH``, so only the one in flight is done twice."""
     from recommender.tasks import embed_products
 
-    tops = CategoryFactory(slug="tops", slot="top")
-    products = [ProductFactory(category=tops) for _ in range(48)]
-    for n, product in enumerate(products):
-        product.image.save(f"{n}.jpg", ContentFile(jpeg_bytes((n * 5, 100, 150), size=(480, 640))), save=False)
-        product.image_sha256 = f"{n:064d}"
-        product.save()
-        GarmentVector.objects.create(product=product, slot="top")
+    products = tops_waiting_for_vectors(48)
 
     queue = f"kill-{uuid.uuid4().hex[:6]}"
     # Short visibility timeout: an unacknowledged message is handed out again after 3 s.

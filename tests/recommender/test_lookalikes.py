@@ -18,20 +18,15 @@ from shop.models import Category, Product
 from shop.services.catalog import product_image_process, product_set_colours
 from tests.factories import CategoryFactory, ProductFactory
 from tests.images import jpeg_bytes
+from tests.vectors import near as _near
+from tests.vectors import unit
 
 pytestmark = pytest.mark.django_db
 RNG = np.random.default_rng(11)
 
 
-def unit(v):
-    v = np.asarray(v, dtype=np.float32)
-    return v / np.linalg.norm(v)
-
-
 def near(base, angle):
-    other = RNG.normal(size=base.shape)
-    other = unit(other - other.dot(base) * base)
-    return unit(np.cos(angle) * base + np.sin(angle) * other)
+    return _near(base, angle, RNG)
 
 
 def colour(rgb):

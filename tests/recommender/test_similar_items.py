@@ -13,21 +13,15 @@ from recommender.selectors.similar import similar_products
 from recommender.services.indexing import vector_store, vectors_changed
 from shop.errors import ApplicationError
 from tests.factories import CategoryFactory, ProductFactory
+from tests.vectors import near as _near
+from tests.vectors import unit
 
 pytestmark = pytest.mark.django_db
 RNG = np.random.default_rng(7)
 
 
-def unit(v):
-    v = np.asarray(v, dtype=np.float32)
-    return v / np.linalg.norm(v)
-
-
 def near(base, angle):
-    """A unit vector at exactly ``angle`` radians from ``base`` (cosine similarity cos(angle))."""
-    other = RNG.normal(size=base.shape)
-    other = unit(other - other.dot(base) * base)
-    return unit(np.cos(angle) * base + np.sin(angle) * other)
+    return _near(base, angle, RNG)
 
 
 @pytest.fixture
