@@ -46,6 +46,7 @@ demo: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	$(PY) manage.py reindex
+	$(PY) manage.py ingest_outfits --ccp ../shared/datasets/ccp   # street outfits behind the pairings
 
 web: $(STAMP)
 	$(PY) manage.py runserver 127.0.0.1:8000
