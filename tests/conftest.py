@@ -181,6 +181,27 @@ def celery_worker(django_db_setup, django_db_blocker, embedder_weights_dir):
     app.conf.task_default_queue = settings.CELERY_TASK_DEFAULT_QUEUE
 
 
+@pytest.fixture(autouse=True)
+def _worker_idle_after_test(request):
+    """A test that used the session's worker ends only once the worker is idle: work the test set off
+    (an image task queues indexing) must not run while the test database is being flushed."""
+    yield
+    if "celery_worker" not in request.fixturenames:
+        return
+    from config.celery import app
+
+    worker = request.getfixturevalue("celery_worker")
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        with app.connection_for_write() as conn:
+            waiting = conn.default_channel.client.llen(worker.queue)
+        inspect = app.control.inspect(destination=[worker.hostname], timeout=1.0)
+        busy = [(getattr(inspect, state)() or {}).get(worker.hostname, []) for state in ("active", "reserved")]
+        if not waiting and not any(busy):
+            return
+        time.sleep(0.2)
+
+
 @pytest.fixture
 def unconsumed_queue():
     """Send tasks to a queue no worker reads, so a test sees exactly what it runs itself."""
