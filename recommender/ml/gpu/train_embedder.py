@@ -36,6 +36,7 @@ from recommender.ml.embedding.model import EmbedderConfig, build_embedder, confi
 from recommender.ml.embedding.preprocess import PreprocessConfig
 from recommender.ml.embedding.train import finetune_from, supcon_loss
 from recommender.ml.gpu.augment import augment_embedding, normalise
+from recommender.ml.gpu.budget import WallClock
 from recommender.ml.gpu.packs import CATALOG, STREET, TRAIN, VAL, read_pack
 from recommender.ml.gpu.parts import save_parts
 from recommender.ml.gpu.train_segmentation import Schedule, autocast
@@ -118,8 +119,7 @@ def validate(model, images, pack, config, device) -> dict[str, float]:
 
 
 def train(args: argparse.Namespace, argv: Sequence[str] | None = None) -> dict[str, Any]:
-    started = time.monotonic()
-    budget = args.minutes * 60
+    clock = WallClock(args.minutes)
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -159,7 +159,6 @@ def train(args: argparse.Namespace, argv: Sequence[str] | None = None) -> dict[s
     epochs, epoch, step = args.epochs, 0, 0
     best: dict[str, Any] = {"score": -1.0}
     history = []
-    reserve = 20.0
     while epoch < epochs:
         epoch_started = time.monotonic()
         model.train()
@@ -182,13 +181,12 @@ def train(args: argparse.Namespace, argv: Sequence[str] | None = None) -> dict[s
             losses.append(loss.detach())
             if args.max_steps and step >= args.max_steps:
                 break
-            if time.monotonic() - started > budget - reserve:
+            if clock.out_of_time():
                 break  # out of time mid-epoch: validate and write what we have
         epoch += 1
-        elapsed = time.monotonic() - started
         epoch_seconds = time.monotonic() - epoch_started
         if epoch == 1:
-            affordable = max(1, int((budget - reserve - elapsed) / max(epoch_seconds, 1e-3)) + 1)
+            affordable = clock.affordable_epochs(epoch_seconds)
             if affordable < epochs:
                 epochs = affordable
                 schedule.total_steps = max(1, epochs * steps_per_epoch)
@@ -200,7 +198,7 @@ def train(args: argparse.Namespace, argv: Sequence[str] | None = None) -> dict[s
             "seconds": round(epoch_seconds, 2),
             "planned_epochs": epochs,
         }
-        out_of_time = time.monotonic() - started > budget - reserve
+        out_of_time = clock.out_of_time()
         last = epoch >= epochs or bool(args.max_steps and step >= args.max_steps) or out_of_time
         if epoch % args.val_every == 0 or last:
             metrics = validate(model, images, pack, config, device)
@@ -241,7 +239,7 @@ def train(args: argparse.Namespace, argv: Sequence[str] | None = None) -> dict[s
         "kind": "embedder",
         "manifest": manifest,
         "history": history,
-        "seconds": round(time.monotonic() - started, 1),
+        "seconds": round(clock.spent(), 1),
         "files": [path.name for path in files],
     }
     (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from recommender.ml.gpu.augment import augment_segmentation, normalise
+from recommender.ml.gpu.budget import WallClock
 from recommender.ml.gpu.packs import PSEUDO, TRAIN, VAL, read_pack
 from recommender.ml.gpu.parts import save_parts
 from recommender.ml.segmentation.metrics import confusion, iou_report
@@ -115,8 +116,7 @@ def validate(
 
 
 def train(args: argparse.Namespace, argv: Sequence[str] | None = None) -> dict[str, Any]:
-    started = time.monotonic()
-    budget = args.minutes * 60
+    clock = WallClock(args.minutes)
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -170,7 +170,6 @@ def train(args: argparse.Namespace, argv: Sequence[str] | None = None) -> dict[s
     best: dict[str, Any] = {"miou": -1.0}
     history = []
     epoch = 0
-    reserve = 20.0  # seconds kept for the last validation and writing the parts
     while epoch < epochs:
         epoch_started = time.monotonic()
         train_mode(model, frozen)
@@ -192,14 +191,13 @@ def train(args: argparse.Namespace, argv: Sequence[str] | None = None) -> dict[s
             losses.append(loss.detach())
             if args.max_steps and step >= args.max_steps:
                 break
-            if time.monotonic() - started > budget - reserve:
+            if clock.out_of_time():
                 break  # out of time mid-epoch: validate and write what we have
         epoch += 1
-        elapsed = time.monotonic() - started
         epoch_seconds = time.monotonic() - epoch_started
         if epoch == 1:
             # Fit the schedule into the budget now that the pace is known (the first epoch carries warm-up costs).
-            affordable = max(1, int((budget - reserve - elapsed) / max(epoch_seconds, 1e-3)) + 1)
+            affordable = clock.affordable_epochs(epoch_seconds)
             if affordable < epochs:
                 epochs = affordable
                 schedule.total_steps = max(1, epochs * steps_per_epoch)
@@ -220,7 +218,7 @@ def train(args: argparse.Namespace, argv: Sequence[str] | None = None) -> dict[s
                 best = {"miou": metrics["miou"], "iou": metrics["iou"], "epoch": epoch, "step": step, "state": state}
         history.append(record)
         print(json.dumps(record), flush=True)
-        if last or time.monotonic() - started > budget - reserve:
+        if last or clock.out_of_time():
             if not last:  # out of time before the planned end: validate what we have
                 metrics = validate(model, images[val_index], labels[val_index], config, device, args.batch_size)
                 if metrics["miou"] > best["miou"]:
@@ -261,7 +259,7 @@ def train(args: argparse.Namespace, argv: Sequence[str] | None = None) -> dict[s
         "kind": "segmentation",
         "manifest": manifest,
         "history": history,
-        "seconds": round(time.monotonic() - started, 1),
+        "seconds": round(clock.spent(), 1),
         "files": [path.name for path in files],
     }
     (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")

@@ -1,0 +1,25 @@
+"""The wall-clock budget of one device call, shared by both GPU training scripts."""
+
+from __future__ import annotations
+
+import time
+
+
+class WallClock:
+    """``minutes`` for the whole run, of which ``reserve`` seconds are kept for the last validation and
+    writing the weight parts."""
+
+    def __init__(self, minutes: float, *, reserve: float = 20.0) -> None:
+        self.started = time.monotonic()
+        self.budget = minutes * 60
+        self.reserve = reserve
+
+    def spent(self) -> float:
+        return time.monotonic() - self.started
+
+    def out_of_time(self) -> bool:
+        return self.spent() > self.budget - self.reserve
+
+    def affordable_epochs(self, epoch_seconds: float) -> int:
+        """How many epochs in all fit, at this pace, counting the one just finished."""
+        return max(1, int((self.budget - self.reserve - self.spent()) / max(epoch_seconds, 1e-3)) + 1)
