@@ -23,6 +23,7 @@ from pgvector.django import CosineDistance
 from recommender.ml.colour.lab import delta_e_2000
 from recommender.models import COMPLEMENT_TARGETS, ComplementRule, ComplementVector, Garment, OutfitPhoto
 from recommender.selectors.availability import first_on_sale, products_in_order
+from recommender.selectors.freshness import cached_while_unchanged
 from recommender.selectors.indexing import current_complement_version, current_version
 from shop.models import Product
 
@@ -243,8 +244,14 @@ def _with_reasons(product: Product, chosen: list[Product], *, slot: str) -> list
 
 
 def complements_for(*, product: Product, k: int | None = None) -> Complements:
-    """What goes with ``product``: the curators' pins first, then the model's best, each with a reason."""
+    """What goes with ``product``: the curators' pins first, then the model's best, each with a reason.
+
+    Cached until the catalog changes (:mod:`recommender.selectors.freshness`)."""
     k = k or settings.RECOMMENDER_COMPLEMENTS_ON_PAGE
+    return cached_while_unchanged("complements", (product.pk, k), lambda: _complements_for(product, k))
+
+
+def _complements_for(product: Product, k: int) -> Complements:
     slot = product.category.slot
     blocked = _blocked_ids(product)
     pins = [p for p in _pinned(product, blocked) if p.pk != product.pk][:k]

@@ -32,6 +32,7 @@ from pgvector.django import CosineDistance
 from recommender import inference
 from recommender.models import GarmentVector
 from recommender.selectors.availability import first_on_sale, products_in_order
+from recommender.selectors.freshness import cached_while_unchanged
 from recommender.selectors.indexing import current_version
 from shop.models import Product
 
@@ -145,8 +146,15 @@ def similar_products(*, product: Product, k: int = 8, cheaper: bool = False) -> 
     """The on-sale, in-stock products that look most like this one: its category first, then its slot,
     nearest first (never the product itself).
 
-    ``cheaper`` keeps only items priced below this product: "the same look for less".
+    ``cheaper`` keeps only items priced below this product: "the same look for less". The result is
+    cached until the catalog changes (:mod:`recommender.selectors.freshness`).
     """
+    return cached_while_unchanged(
+        "similar", (product.pk, k, int(cheaper)), lambda: _similar_products(product=product, k=k, cheaper=cheaper)
+    )
+
+
+def _similar_products(*, product: Product, k: int, cheaper: bool) -> list[Product]:
     version = current_version()
     if version is None:
         return []

@@ -1,0 +1,88 @@
+"""Whole recommendation results are cached until the catalog changes, whatever wrote the change."""
+
+from decimal import Decimal
+
+import numpy as np
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from recommender import inference
+from recommender.models import ComplementRule
+from recommender.selectors.complements import complements_for
+from recommender.selectors.freshness import catalog_changes
+from recommender.selectors.similar import similar_products
+from recommender.services.indexing import vector_store
+from shop.models import Product
+from tests.factories import CategoryFactory, ProductFactory
+from tests.vectors import near, unit
+
+pytestmark = pytest.mark.django_db
+RNG = np.random.default_rng(11)
+
+
+@pytest.fixture
+def tops(embedder_weights_dir):
+    """A query top and three look-alikes, nearest first."""
+    version = inference.current_model_version()
+    category = CategoryFactory(slug="tops", slot="top")
+    base = unit(RNG.normal(size=512))
+    products = [ProductFactory(category=category, price=Decimal("50")) for _ in range(4)]
+    for n, product in enumerate(products):
+        product.image_sha256 = "0" * 64
+        product.save(update_fields=["image_sha256"])
+        vector_store(product=product, vector=near(base, 0.01 * n, RNG), model_version=version)
+    return products
+
+
+def test_a_repeated_result_comes_from_the_cache(tops, django_assert_max_num_queries):
+    query, *alike = tops
+    assert similar_products(product=query, k=3) == alike
+    with django_assert_max_num_queries(1):  # the catalog's change counter, nothing else
+        assert similar_products(product=query, k=3) == alike
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        pytest.param(lambda p: Product.objects.filter(pk=p.pk).update(stock=0), id="bulk update"),
+        pytest.param(lambda p: Product.objects.filter(pk=p.pk).update(is_active=False), id="taken off sale"),
+        pytest.param(
+            lambda p: connection.cursor().execute("UPDATE shop_product SET stock = 0 WHERE id = %s", [p.pk]),
+            id="raw SQL",
+        ),
+    ],
+)
+def test_a_sold_out_item_leaves_the_cached_result_at_once(tops, write):
+    query, first, *rest = tops
+    assert similar_products(product=query, k=3)[0] == first
+    before = catalog_changes()
+    write(first)
+    assert catalog_changes() != before
+    assert first not in similar_products(product=query, k=3)
+
+
+def test_a_price_change_reaches_cheaper_only_at_once(tops):
+    query, first, *rest = tops
+    Product.objects.filter(pk=first.pk).update(price=Decimal("10"))
+    assert similar_products(product=query, k=3, cheaper=True) == [first]
+    Product.objects.filter(pk=first.pk).update(price=Decimal("90"))
+    assert similar_products(product=query, k=3, cheaper=True) == []
+
+
+def test_a_new_pin_shows_at_once_although_the_result_was_cached(tops):
+    query, *_ = tops
+    bottoms = CategoryFactory(slug="bottoms", slot="bottom")
+    skirt = ProductFactory(category=bottoms)
+    assert complements_for(product=query, k=4).items == []
+    ComplementRule.objects.create(product=query, other=skirt, kind=ComplementRule.Kind.PIN)
+    assert [s.product for s in complements_for(product=query, k=4).items] == [skirt]
+
+
+def test_the_cache_can_be_turned_off(tops, settings):
+    settings.RECOMMENDER_RESULT_CACHE_SECONDS = 0
+    query, *alike = tops
+    similar_products(product=query, k=3)
+    with CaptureQueriesContext(connection) as queries:
+        assert similar_products(product=query, k=3) == alike
+    assert len(queries) > 1 and not any("recommender_catalog_changes" in q["sql"] for q in queries)
