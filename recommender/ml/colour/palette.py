@@ -2,8 +2,9 @@
 
 A garment's pixels (read through its mask, :func:`recommender.ml.colour.lab.garment_lab_pixels`)
 are clustered in Lab; each cluster is named by the nearest palette entry (CIEDE2000), clusters
-with the same name merge, and the one to three largest names with at least
-:data:`MIN_SHARE` of the garment are its colours, main colour first.
+with the same name merge, neutral names that are only shades of the garment's own colour join it
+(:func:`garment_colours`), and the one to three largest names with at least :data:`MIN_SHARE` of
+the garment are its colours, main colour first.
 
 Every palette name belongs to one of the shop's filter *families* (black, white, grey, beige,
 brown, red, pink, orange, yellow, green, blue, navy, purple): "burgundy" is a red, "sand" a beige,
@@ -60,7 +61,8 @@ PALETTE: tuple[tuple[str, str, str], ...] = (
     ("fuchsia", "pink", "#c43b86"),
 )
 #: More reference points for names whose garments photograph in two ways (dark indigo jeans are
-#: denim; a red in shade is still red). They name colours; they are not colour features.
+#: denim; a red in shade is still red). They name colours; they are not colour features
+#: (:func:`colour_features` reads :data:`PALETTE_LAB` only).
 EXTRA_ANCHORS: tuple[tuple[str, str], ...] = (
     ("navy", "#38496a"),
     ("denim", "#6b788d"),
@@ -89,6 +91,14 @@ _NEUTRAL_ENTRIES = np.hypot(_ANCHOR_LAB[:, 1], _ANCHOR_LAB[:, 2]) < NEUTRAL_CHRO
 
 #: A colour needs this share of the garment to be named (smaller ones are trims, prints, shadows).
 MIN_SHARE = 0.15
+#: Families whose names are neutrals: a tinted cluster named one of them may be a shade of the
+#: garment's own colour (see :func:`garment_colours`).
+NEUTRAL_FAMILIES = frozenset({"black", "grey", "white"})
+#: A tinted neutral cluster is a shade of a colour of the garment when its hue is within this many
+#: degrees of that colour's (a*b* plane) ...
+SHADE_HUE = 30.0
+#: ... and it is within this ΔE2000 of it (a lit or shaded fold, not a print in another lightness).
+SHADE_DELTA_E = 15.0
 MAX_COLOURS = 3
 #: Fewer garment pixels than this (after subsampling) and the colour is unknown, never a guess.
 MIN_PIXELS = 200
@@ -153,10 +163,48 @@ def _kmeans(pixels: np.ndarray, k: int, *, iterations: int = 12, seed: int = 0) 
     return centres, labels
 
 
+def _merge_shades(by_name: dict[str, list[int]], centres: np.ndarray, counts: np.ndarray) -> None:
+    """Shades of a coloured garment are named with it, in place.
+
+    Folds in shadow and lit fabric of a muted colour measure close to a neutral: the dark half of
+    a navy dress reads black, the lit and shaded halves of a blue-grey puffer read light grey and
+    charcoal. A neutral name (:data:`NEUTRAL_FAMILIES`) whose measured colour (the mean of its
+    clusters) is still tinted, chroma at least :data:`NEUTRAL_CHROMA`, joins a coloured name of the
+    same garment when that name holds :data:`MIN_SHARE` of it on its own, their hues are within
+    :data:`SHADE_HUE` degrees and their ΔE2000 is below :data:`SHADE_DELTA_E`. A neutral backed by
+    untinted pixels (black leather with blue reflections) and prints in another hue or lightness
+    keep their own names."""
+
+    def measured(members: list[int]) -> np.ndarray:
+        return (centres[members] * counts[members, None]).sum(axis=0) / counts[members].sum()
+
+    def hue(lab: np.ndarray) -> float:
+        return float(np.degrees(np.arctan2(lab[2], lab[1])) % 360)
+
+    targets = [
+        (name, measured(members))
+        for name, members in by_name.items()
+        if FAMILY[name] not in NEUTRAL_FAMILIES and counts[members].sum() >= MIN_SHARE * counts.sum()
+    ]
+    for name in [n for n in by_name if FAMILY[n] in NEUTRAL_FAMILIES]:
+        lab = measured(by_name[name])
+        if np.hypot(lab[1], lab[2]) < NEUTRAL_CHROMA:
+            continue
+        shades = [
+            (float(delta_e_2000(lab, target_lab)), target)
+            for target, target_lab in targets
+            if abs((hue(lab) - hue(target_lab) + 180) % 360 - 180) <= SHADE_HUE
+        ]
+        distance, target = min(shades, default=(np.inf, None))
+        if distance < SHADE_DELTA_E:
+            by_name[target] += by_name.pop(name)
+
+
 def garment_colours(lab_pixels: np.ndarray, *, clusters: int = 6) -> list[NamedColour]:
     """One to three named colours with shares (summing to 1 over the named ones), main first.
 
-    Empty when there are too few garment pixels: the colour is then unknown."""
+    Clusters are named by the nearest anchor; a tinted neutral that is a shade of one of the
+    garment's colours is named with it (:func:`_merge_shades`). Empty when there are too few garment pixels: the colour is then unknown."""
     pixels = np.asarray(lab_pixels, dtype=np.float64).reshape(-1, 3)
     if len(pixels) < MIN_PIXELS:
         return []
@@ -169,6 +217,7 @@ def garment_colours(lab_pixels: np.ndarray, *, clusters: int = 6) -> list[NamedC
     for index, name in enumerate(names):
         if counts[index] > 0:
             by_name.setdefault(str(name), []).append(index)
+    _merge_shades(by_name, centres, counts)
     groups = []
     for name, members in by_name.items():
         share = counts[members].sum() / counts.sum()

@@ -173,3 +173,40 @@ def test_committed_catalog_photos_get_a_mask_without_the_frame_and_their_true_co
     assert centre > 0.6
     assert border < 0.1
     assert measure_garment(image, mask).colours[0].name in names
+
+
+def _garment(*parts: tuple[tuple[float, float, float], int]) -> np.ndarray:
+    """Lab pixels of a garment made of flat shades: ((L, a, b), pixel count) each."""
+    return np.concatenate([np.tile(np.array(lab, dtype=np.float64), (n, 1)) for lab, n in parts])
+
+
+def test_the_shadowed_half_of_a_dark_navy_dress_is_navy_not_black():
+    # Tinted darks (chroma ≥ 6, blue) next to a navy: the dress is navy, in shade and in light.
+    pixels = _garment(((12.8, 2.7, -6.2), 450), ((23.1, 3.1, -10.1), 350), ((39.2, 2.2, -8.3), 110), ((80, 0, 0), 90))
+    assert [c.name for c in garment_colours(pixels)][0] == "navy"
+
+
+def test_a_blue_grey_puffer_is_named_by_its_blue_not_by_its_greys():
+    pixels = _garment(
+        ((35.8, 2.0, -6.5), 360), ((46.8, 2.1, -8.9), 280), ((60.0, 1.9, -8.1), 190), ((18.5, 2.3, -4.3), 140)
+    )
+    assert garment_colours(pixels)[0].name == "denim"
+
+
+def test_black_with_blue_reflections_and_untinted_greys_keep_their_names():
+    # Black leather boots: an untinted black mass, tinted darks and navy-looking highlights.
+    boots = _garment(((3.7, 1.0, -1.8), 410), ((10.5, 1.4, -6.5), 250), ((21.5, 1.1, -10.2), 160), ((95, 0, 0), 40))
+    assert garment_colours(boots)[0].name == "black"
+    # Grey trousers with a navy stripe: the greys are untinted, they stay grey.
+    trousers = _garment(((47.0, 0.0, -1.5), 600), ((21.0, 2.0, -13.0), 400))
+    assert [c.name for c in garment_colours(trousers)] == ["grey", "navy"]
+    # A tinted neutral in another hue (a warm grey beside a navy) is not a shade of it.
+    warm = _garment(((45.0, 2.0, 8.0), 600), ((21.0, 2.0, -13.0), 400))
+    assert garment_colours(warm)[0].name == "grey"
+
+
+def test_naming_anchors_and_rules_leave_the_colour_features_as_they_were():
+    # Stored look vectors depend on the features: one value per palette entry, naming anchors aside.
+    pixels = _garment(((12.8, 2.7, -6.2), 450), ((23.1, 3.1, -10.1), 350))
+    assert colour_features(pixels).shape == (len(NAMES),) == (30,)
+    assert LOOK_DIM == 512 + 30 + 4
