@@ -61,14 +61,17 @@ PALETTE: tuple[tuple[str, str, str], ...] = (
     ("fuchsia", "pink", "#c43b86"),
 )
 #: More reference points for names whose garments photograph in two ways (dark indigo jeans are
-#: denim; a red in shade is still red). They name colours; they are not colour features
-#: (:func:`colour_features` reads :data:`PALETTE_LAB` only).
+#: denim; a red in shade is still red; lilac tulle and a pink dress in shade are still lilac and
+#: pink, not the denim or lilac the palette's nearest entries would say). They name colours; they
+#: are not colour features (:func:`colour_features` reads :data:`PALETTE_LAB` only).
 EXTRA_ANCHORS: tuple[tuple[str, str], ...] = (
     ("navy", "#38496a"),
     ("denim", "#6b788d"),
     ("red", "#9e1c2c"),
     ("red", "#e0262f"),
     ("light blue", "#8ea9c8"),
+    ("lilac", "#8b81a4"),
+    ("pink", "#b37c8e"),
 )
 NAMES: tuple[str, ...] = tuple(name for name, _, _ in PALETTE)
 FAMILY: dict[str, str] = {name: family for name, family, _ in PALETTE}

@@ -180,6 +180,17 @@ def _garment(*parts: tuple[tuple[float, float, float], int]) -> np.ndarray:
     return np.concatenate([np.tile(np.array(lab, dtype=np.float64), (n, 1)) for lab, n in parts])
 
 
+@pytest.mark.parametrize(
+    ("lab", "name"),
+    [
+        ((54.0, 12.0, -10.0), "lilac"),  # lilac tulle in shade (it read denim)
+        ((58.0, 21.0, -5.0), "pink"),  # a pink dress in shade (it read lilac once the above existed)
+    ],
+)
+def test_pale_colours_in_shade_keep_their_name(lab, name):
+    assert name_lab(np.array(lab)) == name
+
+
 def test_the_shadowed_half_of_a_dark_navy_dress_is_navy_not_black():
     # Tinted darks (chroma ≥ 6, blue) next to a navy: the dress is navy, in shade and in light.
     pixels = _garment(((12.8, 2.7, -6.2), 450), ((23.1, 3.1, -10.1), 350), ((39.2, 2.2, -8.3), 110), ((80, 0, 0), 90))
