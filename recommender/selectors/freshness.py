@@ -32,17 +32,22 @@ def catalog_changes() -> str:
     return f"{oid}-{value if called else 0}"
 
 
+def results_state() -> str:
+    """What every cached result depends on: the models in service, the catalog's change counter and
+    the street outfits' generation. Equal states give equal results."""
+    from recommender.selectors.indexing import current_complement_version, current_version
+    from recommender.services.indexing import vectors_generation
+
+    models = f"{(current_version() or '-')[:12]}.{(current_complement_version() or '-')[:12]}"
+    return f"{models}.{catalog_changes()}.{vectors_generation()}"
+
+
 def cached_while_unchanged(name: str, parts: tuple, compute: Callable[[], T]) -> T:
     """``compute()``, or the result it gave since the catalog last changed."""
     timeout = settings.RECOMMENDER_RESULT_CACHE_SECONDS
     if timeout <= 0:
         return compute()
-    from recommender.selectors.indexing import current_complement_version, current_version
-    from recommender.services.indexing import vectors_generation
-
-    models = f"{(current_version() or '-')[:12]}.{(current_complement_version() or '-')[:12]}"
-    state = f"{catalog_changes()}.{vectors_generation()}"
-    key = ":".join(["recommender:result", name, *map(str, parts), models, state])
+    key = ":".join(["recommender:result", name, *map(str, parts), results_state()])
     found = cache.get(key)
     if found is None:
         found = compute()

@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils.functional import SimpleLazyObject
 
 from recommender.selectors.complements import complements_for
+from recommender.selectors.freshness import results_state
 from recommender.selectors.similar import similar_products
 from shop.models import Product
 
 
 def product_recommendations(*, product: Product, cheaper: bool = False) -> dict:
-    """What the product page shows: real neighbours, or nothing."""
+    """What the product page shows: real neighbours, or nothing.
+
+    The sections are computed only when the page renders them: a page whose sections are
+    cached under ``recommendations_state`` (the models in service and the catalog's change
+    counter, :mod:`recommender.selectors.freshness`) runs no recommendation query at all."""
     return {
-        "complete_the_look": complements_for(product=product, k=settings.RECOMMENDER_COMPLEMENTS_ON_PAGE),
-        "similar_items": similar_products(product=product, k=settings.RECOMMENDER_SIMILAR_ON_PAGE, cheaper=cheaper),
+        "complete_the_look": SimpleLazyObject(
+            lambda: complements_for(product=product, k=settings.RECOMMENDER_COMPLEMENTS_ON_PAGE)
+        ),
+        "similar_items": SimpleLazyObject(
+            lambda: similar_products(product=product, k=settings.RECOMMENDER_SIMILAR_ON_PAGE, cheaper=cheaper)
+        ),
         "similar_cheaper": cheaper,
+        "recommendations_state": results_state(),
+        "recommendations_seconds": settings.RECOMMENDER_RESULT_CACHE_SECONDS,
     }

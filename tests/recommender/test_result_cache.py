@@ -5,6 +5,7 @@ from decimal import Decimal
 import numpy as np
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from recommender import inference
@@ -86,3 +87,35 @@ def test_the_cache_can_be_turned_off(tops, settings):
     with CaptureQueriesContext(connection) as queries:
         assert similar_products(product=query, k=3) == alike
     assert len(queries) > 1 and not any("recommender_catalog_changes" in q["sql"] for q in queries)
+
+
+def _similar_on_page(client, product) -> list[str]:
+    html = client.get(product.get_absolute_url()).content.decode()
+    section = html.split('id="similar-items"', 1)[1]
+    return [p.get_absolute_url() for p in Product.objects.all() if p.get_absolute_url() in section]
+
+
+def test_the_page_sections_are_cached_for_everyone_and_follow_the_catalog(tops, client):
+    query, first, *rest = tops
+    assert sorted(_similar_on_page(client, query)) == sorted(p.get_absolute_url() for p in [first, *rest])
+    with CaptureQueriesContext(connection) as queries:
+        client.get(query.get_absolute_url())
+    assert not any("recommender_garmentvector" in q["sql"] for q in queries)  # sections from the cache
+    Product.objects.filter(pk=first.pk).update(stock=0)
+    assert first.get_absolute_url() not in _similar_on_page(client, query)
+
+
+def test_a_cached_page_still_carries_each_visitors_own_csrf_token():
+    """The "Add the look" buttons are in the cached sections; their form, with the token, is not."""
+    top = ProductFactory(category=CategoryFactory(slug="tops", slot="top"))
+    bottom = ProductFactory(category=CategoryFactory(slug="bottoms", slot="bottom"))
+    ComplementRule.objects.create(product=top, other=bottom, kind=ComplementRule.Kind.PIN)
+    tokens = set()
+    for visitor in (Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)):
+        html = visitor.get(top.get_absolute_url()).content.decode()
+        assert 'form="add-look"' in html
+        token = html.split('id="add-look"', 1)[1].split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
+        tokens.add(visitor.cookies["csrftoken"].value)
+        response = visitor.post(f"/cart/add-look/{top.pk}/", {"with_product": bottom.pk, "csrfmiddlewaretoken": token})
+        assert response.status_code == 302  # 403 with a missing or foreign token
+    assert len(tokens) == 2
