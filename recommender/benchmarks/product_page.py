@@ -4,6 +4,10 @@ Starts gunicorn (``config.wsgi``, several worker processes, DEBUG off) on a free
 against the same database and cache as the calling process, then lets ``clients`` threads
 request product pages of indexed products for a fixed number of requests. Reports latency
 percentiles over everything after a short warm-up, and how many pages showed each section.
+
+``cache="cold"`` starts with no cached recommendations (most pages are a product's first visit
+since the catalog last changed: both sections are computed); ``cache="warm"`` first visits every
+page once, as a browsed catalog is between two catalog changes.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ class PageLoadResult:
     errors: int
     share_with_complete_the_look: float
     share_with_similar_items: float
+    cache: str
 
 
 def _free_port() -> int:
@@ -85,17 +90,27 @@ def _fetch(url: str) -> tuple[float, bool, bool, bool]:
 
 
 def run(
-    paths: list[str], *, clients: int = 8, requests: int = 800, workers: int = 4, warmup: int = 40, seed: int = 0
+    paths: list[str],
+    *,
+    clients: int = 8,
+    requests: int = 800,
+    workers: int = 4,
+    warmup: int = 40,
+    seed: int = 0,
+    cache: str = "cold",
 ) -> PageLoadResult:
-    """Request random ``paths`` (``/products/<slug>/``) ``requests`` times from ``clients`` threads."""
+    """Request random ``paths`` (``/products/<slug>/``) ``requests`` times from ``clients`` threads.
+
+    The caller empties the recommendation caches for a cold run (a new vectors generation)."""
     env = {"DJANGO_DEBUG": "false", "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost"}
     server = Server(workers=workers, env=env)
     try:
         base = f"http://127.0.0.1:{server.port}"
         rng = random.Random(seed)
         urls = [base + rng.choice(paths) for _ in range(warmup + requests)]
+        warm_up = [base + path for path in paths] if cache == "warm" else urls[:warmup]
         with ThreadPoolExecutor(clients) as pool:
-            list(pool.map(_fetch, urls[:warmup]))
+            list(pool.map(_fetch, warm_up))
             started = time.perf_counter()
             results = list(pool.map(_fetch, urls[warmup:]))
             wall = time.perf_counter() - started
@@ -113,4 +128,5 @@ def run(
         errors=sum(1 for r in results if not r[1]),
         share_with_complete_the_look=round(sum(r[2] for r in results) / requests, 3),
         share_with_similar_items=round(sum(r[3] for r in results) / requests, 3),
+        cache=cache,
     )

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from recommender.benchmarks.product_page import run
 from recommender.models import ComplementVector
+from recommender.services.indexing import vectors_changed
 
 
 class Command(BaseCommand):
@@ -17,14 +18,23 @@ class Command(BaseCommand):
         parser.add_argument("--clients", type=int, default=8)
         parser.add_argument("--requests", type=int, default=800)
         parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+        parser.add_argument(
+            "--cache",
+            choices=["cold", "warm"],
+            default="cold",
+            help="cold: no recommendation cached at the start; warm: every page visited once first",
+        )
 
-    def handle(self, *args, clients: int, requests: int, workers: int, **options):
+    def handle(self, *args, clients: int, requests: int, workers: int, cache: str, **options):
         slugs = list(ComplementVector.objects.filter(product__is_active=True).values_list("product__slug", flat=True))
         if not slugs:
             raise CommandError("No product has complement vectors: run `manage.py seed_demo` and `manage.py reindex`.")
-        result = run([f"/products/{slug}/" for slug in slugs], clients=clients, requests=requests, workers=workers)
+        vectors_changed()  # a new generation: nothing cached from an earlier run is reachable
+        result = run(
+            [f"/products/{slug}/" for slug in slugs], clients=clients, requests=requests, workers=workers, cache=cache
+        )
         self.stderr.write(
-            f"{result.requests} pages from {result.clients} clients, {result.server_workers} server processes: "
+            f"{result.cache} cache, {result.requests} pages from {result.clients} clients, {result.server_workers} server processes: "
             f"p50 {result.p50_ms} ms, p95 {result.p95_ms} ms, p99 {result.p99_ms} ms, "
             f"{result.requests_per_s} pages/s, {result.errors} errors"
         )
