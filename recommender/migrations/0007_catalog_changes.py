@@ -1,23 +1,30 @@
-"""A counter of catalog writes, bumped by PostgreSQL itself.
+"""A counter of catalog writes, advanced by PostgreSQL itself.
 
-Every write to products, categories, curator rules or vectors advances the sequence
+Every write that can change what a recommendation section shows advances the sequence
 ``recommender_catalog_changes``, whatever wrote it: the ORM, bulk ``UPDATE``s, the checkout's
 conditional stock update, raw SQL. It advances when the statement ends (so the writer's own
 transaction reads fresh results) and again at the writer's commit (so a reader that cached
-the old rows between the two is not trusted either). Cached product-page results
-carry the value in their key (``recommender.selectors.freshness``): a write makes them
-unreachable. Sequences take no row locks, so concurrent checkouts never wait on the counter.
+the old rows between the two is not trusted either). A product's stock moving while it stays
+in stock does not count: the sections show "sold out or not", never the number, so orders
+keep the cache warm. Cached results carry the counter in their key
+(``recommender.selectors.freshness``): a write makes them unreachable. Sequences take no row
+locks, so concurrent checkouts never wait on the counter.
 """
 
 from django.db import migrations
 
 TABLES = (
-    "shop_product",
     "shop_category",
     "recommender_complementrule",
     "recommender_complementvector",
     "recommender_garmentvector",
 )
+#: A product update counts unless only its stock level (in stock either way) or timestamps moved.
+PRODUCT_CHANGED = (
+    "(OLD.stock > 0) IS DISTINCT FROM (NEW.stock > 0) OR "
+    "(to_jsonb(OLD) - 'stock' - 'updated_at') IS DISTINCT FROM (to_jsonb(NEW) - 'stock' - 'updated_at')"
+)
+RUN = "EXECUTE FUNCTION recommender_catalog_changed()"
 
 FORWARD = [
     "CREATE SEQUENCE IF NOT EXISTS recommender_catalog_changes",
@@ -31,20 +38,31 @@ FORWARD = [
     $$
     """,
     *(
-        f"CREATE CONSTRAINT TRIGGER {table}_catalog_changed AFTER INSERT OR UPDATE OR DELETE ON {table} "
-        "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION recommender_catalog_changed()"
+        statement
         for table in TABLES
+        for statement in (
+            f"CREATE TRIGGER {table}_catalog_written AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
+            f"FOR EACH STATEMENT {RUN}",
+            f"CREATE CONSTRAINT TRIGGER {table}_catalog_committed AFTER INSERT OR UPDATE OR DELETE ON {table} "
+            f"DEFERRABLE INITIALLY DEFERRED FOR EACH ROW {RUN}",
+        )
     ),
-    *(
-        f"CREATE TRIGGER {table}_catalog_written AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
-        "FOR EACH STATEMENT EXECUTE FUNCTION recommender_catalog_changed()"
-        for table in TABLES
-    ),
+    f"CREATE TRIGGER shop_product_catalog_written AFTER INSERT OR DELETE OR TRUNCATE ON shop_product "
+    f"FOR EACH STATEMENT {RUN}",
+    f"CREATE TRIGGER shop_product_catalog_updated AFTER UPDATE ON shop_product "
+    f"FOR EACH ROW WHEN ({PRODUCT_CHANGED}) {RUN}",
+    f"CREATE CONSTRAINT TRIGGER shop_product_catalog_committed AFTER INSERT OR DELETE ON shop_product "
+    f"DEFERRABLE INITIALLY DEFERRED FOR EACH ROW {RUN}",
+    f"CREATE CONSTRAINT TRIGGER shop_product_catalog_update_committed AFTER UPDATE ON shop_product "
+    f"DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN ({PRODUCT_CHANGED}) {RUN}",
 ]
 
 BACKWARD = [
-    *(f"DROP TRIGGER IF EXISTS {table}_catalog_changed ON {table}" for table in TABLES),
-    *(f"DROP TRIGGER IF EXISTS {table}_catalog_written ON {table}" for table in TABLES),
+    *(
+        f"DROP TRIGGER IF EXISTS {table}_catalog_{name} ON {table}"
+        for table in (*TABLES, "shop_product")
+        for name in ("written", "committed", "updated", "update_committed")
+    ),
     "DROP FUNCTION IF EXISTS recommender_catalog_changed()",
     "DROP SEQUENCE IF EXISTS recommender_catalog_changes",
 ]

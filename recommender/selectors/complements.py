@@ -124,16 +124,9 @@ def _available_in_order(ranked: list[int], question: ComplementQuery, *, k: int,
 
 
 def _ranked(vector: ComplementVector, targets: tuple[str, ...], *, k: int, exclude: set[int]) -> list[Product]:
-    """A product's best complements; the ranking is cached per product, model and vectors generation."""
-    from recommender.services.indexing import vectors_generation
-
+    """A product's best complements (the whole answer is cached by :func:`complements_for`)."""
     question = ComplementQuery(vector.query, targets, vector.model_version, exclude_product_id=vector.product_id)
-    limit = settings.RECOMMENDER_CANDIDATES
-    key = f"recommender:complements:{vector.product_id}:{vector.model_version[:16]}:{vectors_generation()}:{limit}"
-    ranked = cache.get(key)
-    if ranked is None:
-        ranked = _ranked_candidate_ids(question, limit=limit)
-        cache.set(key, ranked, timeout=settings.RECOMMENDER_CACHE_SECONDS)
+    ranked = _ranked_candidate_ids(question, limit=settings.RECOMMENDER_CANDIDATES)
     return _available_in_order(ranked, question, k=k, exclude=exclude)
 
 

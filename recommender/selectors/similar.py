@@ -7,9 +7,9 @@ embedder's shape sense blended with colour and pattern, ``recommender.ml.colour.
 pgvector HNSW query. Rows without a current look vector (a look-weights change not yet
 re-indexed) are ranked by the plain embedding, as before.
 
-The neighbour *ranking* (ids by distance) is cached per product, model and look version and
-vectors generation; availability, price and the product itself are filtered live on every
-request, so a sold-out item disappears at once without flushing the cache.
+The whole result is cached until the catalog changes (:mod:`recommender.selectors.freshness`:
+a PostgreSQL trigger counts every write to products, rules and vectors), so a sold-out item or
+a new price disappears from every cached list at once.
 
 pgvector filters after the HNSW scan. pgvector ≥ 0.8's iterative index scan
 (``hnsw.iterative_scan = strict_order``) keeps scanning until the category or slot filter has
@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from pgvector.django import CosineDistance
@@ -45,7 +44,7 @@ class VectorQuery:
     pattern); without, by the plain embedding. With ``category_id``, that category comes first
     and the rest of the slot fills in."""
 
-    embedding: Sequence[float]
+    embedding: Sequence[float] | None
     slot: str
     model_version: str
     exclude_product_id: int | None = None
@@ -127,16 +126,25 @@ def products_near_vector(*, query: VectorQuery, k: int = 8, max_price=None) -> l
     return _available_in_order(ranked, query, k=k, max_price=max_price)
 
 
-def product_vector_query(*, product: Product, vector: GarmentVector, version: str) -> VectorQuery:
-    """How a product asks for its look-alikes: by look vector when it has a current one, its category first."""
+def product_vector_query(*, product: Product, version: str) -> VectorQuery | None:
+    """How a product asks for its look-alikes: by look vector when it has a current one, its category
+    first; by its embedding otherwise. ``None`` when the product has no vector of ``version``.
+
+    Only the vector the query uses is read from the database (each is hundreds of numbers)."""
     look_version = inference.current_look_version(version)
-    has_look = vector.look is not None and vector.look_version == look_version
+    indexed = GarmentVector.objects.filter(
+        product=product, status=GarmentVector.Status.INDEXED, model_version=version, embedding__isnull=False
+    )
+    row = indexed.values("slot", "look_version", "look").first()
+    if row is None:
+        return None
+    has_look = row["look"] is not None and row["look_version"] == look_version
     return VectorQuery(
-        embedding=vector.embedding,
-        slot=vector.slot,
+        embedding=None if has_look else indexed.values_list("embedding", flat=True).first(),
+        slot=row["slot"],
         model_version=version,
         exclude_product_id=product.pk,
-        look=vector.look if has_look else None,
+        look=row["look"] if has_look else None,
         look_version=look_version if has_look else "",
         category_id=product.category_id,
     )
@@ -158,18 +166,9 @@ def _similar_products(*, product: Product, k: int, cheaper: bool) -> list[Produc
     version = current_version()
     if version is None:
         return []
-    vector = _indexed_vector(product, version)
-    if vector is None:
+    query = product_vector_query(product=product, version=version)
+    if query is None:
         return []
-    query = product_vector_query(product=product, vector=vector, version=version)
-    limit = settings.RECOMMENDER_CANDIDATES
-    from recommender.services.indexing import vectors_generation
-
-    ranking = (query.look_version or version)[:16]
     fill_below = 2 * k  # a category with at least this many items needs no help from the slot
-    key = f"recommender:similar:{product.pk}:{ranking}:{query.category_id}:{vectors_generation()}:{limit}:{fill_below}"
-    ranked = cache.get(key)
-    if ranked is None:
-        ranked = _ranked_neighbour_ids(query, limit=limit, fill_below=fill_below)
-        cache.set(key, ranked, timeout=settings.RECOMMENDER_CACHE_SECONDS)
+    ranked = _ranked_neighbour_ids(query, limit=settings.RECOMMENDER_CANDIDATES, fill_below=fill_below)
     return _available_in_order(ranked, query, k=k, max_price=product.price if cheaper else None)

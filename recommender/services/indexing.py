@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -33,11 +34,13 @@ def vectors_changed() -> None:
     try:
         cache.incr(VECTORS_GENERATION_KEY)
     except ValueError:
-        cache.set(VECTORS_GENERATION_KEY, 1, timeout=None)
+        vectors_generation()
 
 
 def vectors_generation() -> int:
-    return cache.get_or_set(VECTORS_GENERATION_KEY, 1, timeout=None)
+    """The generation every cached neighbour list carries. A lost key (an emptied or evicted cache)
+    starts again from the clock, never from a number that older cached entries may carry."""
+    return cache.get_or_set(VECTORS_GENERATION_KEY, time.time_ns(), timeout=None)
 
 
 def product_index_request(*, product: Product) -> GarmentVector:

@@ -119,3 +119,13 @@ def test_a_cached_page_still_carries_each_visitors_own_csrf_token():
         response = visitor.post(f"/cart/add-look/{top.pk}/", {"with_product": bottom.pk, "csrfmiddlewaretoken": token})
         assert response.status_code == 302  # 403 with a missing or foreign token
     assert len(tokens) == 2
+
+
+def test_a_sale_that_leaves_an_item_in_stock_keeps_the_cache_warm(tops):
+    query, first, *rest = tops
+    Product.objects.filter(pk=first.pk).update(stock=10)
+    before = catalog_changes()
+    Product.objects.filter(pk=first.pk).update(stock=9)  # an order: still in stock, the sections look the same
+    assert catalog_changes() == before
+    Product.objects.filter(pk=first.pk).update(stock=0)  # the last one sold: it must leave every list
+    assert catalog_changes() != before

@@ -18,14 +18,13 @@ import random
 import time
 
 import numpy as np
-from django.core.cache import cache
 from django.core.management.base import BaseCommand, CommandError
 
 from recommender.ml.colour.lab import delta_e_2000
 from recommender.models import GarmentVector
 from recommender.selectors.indexing import current_version
 from recommender.selectors.similar import VectorQuery, _indexed_vector, products_near_vector, similar_products
-from recommender.services.indexing import VECTORS_GENERATION_KEY
+from recommender.services.indexing import vectors_changed
 from shop.models import Product
 
 
@@ -64,7 +63,7 @@ class Command(BaseCommand):
         if not rows:
             raise CommandError("No indexed products: run `manage.py seed_demo` and `manage.py reindex` first.")
         sample = Product.objects.in_bulk(random.Random(0).sample(sorted(rows), min(products, len(rows))))
-        cache.delete(VECTORS_GENERATION_KEY)  # a new generation: every ranking is recomputed
+        vectors_changed()  # a new generation: every ranking is recomputed
         timings: dict[str, list[float]] = {"look_cold": [], "look_warm": [], "embedding": []}
         results: dict[str, list] = {"look": [], "embedding": []}
         for phase in ("look_cold", "look_warm", "embedding"):
