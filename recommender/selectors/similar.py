@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet, Subquery
 from pgvector.django import CosineDistance
 
 from recommender import inference
@@ -44,11 +44,11 @@ class VectorQuery:
     pattern); without, by the plain embedding. With ``category_id``, that category comes first
     and the rest of the slot fills in."""
 
-    embedding: Sequence[float] | None
+    embedding: Sequence[float] | Subquery | None
     slot: str
     model_version: str
     exclude_product_id: int | None = None
-    look: Sequence[float] | None = None
+    look: Sequence[float] | Subquery | None = None
     look_version: str = ""
     category_id: int | None = None
 
@@ -130,21 +130,22 @@ def product_vector_query(*, product: Product, version: str) -> VectorQuery | Non
     """How a product asks for its look-alikes: by look vector when it has a current one, its category
     first; by its embedding otherwise. ``None`` when the product has no vector of ``version``.
 
-    Only the vector the query uses is read from the database (each is hundreds of numbers)."""
+    The product's own vector never leaves the database: the neighbour query reads it in a scalar
+    subquery (PostgreSQL evaluates it once, before the HNSW scan)."""
     look_version = inference.current_look_version(version)
     indexed = GarmentVector.objects.filter(
         product=product, status=GarmentVector.Status.INDEXED, model_version=version, embedding__isnull=False
     )
-    row = indexed.values("slot", "look_version", "look").first()
+    row = indexed.values("slot", "look_version", has_look=Q(look__isnull=False)).first()
     if row is None:
         return None
-    has_look = row["look"] is not None and row["look_version"] == look_version
+    has_look = row["has_look"] and row["look_version"] == look_version
     return VectorQuery(
-        embedding=None if has_look else indexed.values_list("embedding", flat=True).first(),
+        embedding=None if has_look else Subquery(indexed.order_by().values("embedding")[:1]),
         slot=row["slot"],
         model_version=version,
         exclude_product_id=product.pk,
-        look=row["look"] if has_look else None,
+        look=Subquery(indexed.order_by().values("look")[:1]) if has_look else None,
         look_version=look_version if has_look else "",
         category_id=product.category_id,
     )
