@@ -36,7 +36,7 @@ from recommender.ml.embedding.model import EmbedderConfig, build_embedder, confi
 from recommender.ml.embedding.preprocess import PreprocessConfig
 from recommender.ml.embedding.train import finetune_from, supcon_loss
 from recommender.ml.gpu.augment import augment_embedding, normalise
-from recommender.ml.gpu.budget import WallClock
+from recommender.ml.gpu.budget import PACE_EPOCH, WallClock
 from recommender.ml.gpu.packs import CATALOG, STREET, TRAIN, VAL, read_pack
 from recommender.ml.gpu.parts import save_parts
 from recommender.ml.gpu.train_segmentation import Schedule, autocast
@@ -185,8 +185,9 @@ def train(args: argparse.Namespace, argv: Sequence[str] | None = None) -> dict[s
                 break  # out of time mid-epoch: validate and write what we have
         epoch += 1
         epoch_seconds = time.monotonic() - epoch_started
-        if epoch == 1:
-            affordable = clock.affordable_epochs(epoch_seconds)
+        if epoch == PACE_EPOCH:
+            # Fit the schedule into the budget now that the steady pace is known.
+            affordable = clock.affordable_epochs(epoch_seconds, done=epoch)
             if affordable < epochs:
                 epochs = affordable
                 schedule.total_steps = max(1, epochs * steps_per_epoch)

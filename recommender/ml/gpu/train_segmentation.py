@@ -6,7 +6,7 @@ The whole pack goes to the device as uint8; every batch is augmented there
 (:mod:`.augment`) and trained under bf16 autocast in channels-last. The encoder starts from
 the shipped embedder ``resnet34-garments`` (hash-checked before any step), or from shipped
 segmentation weights with ``--finetune NAME``. The number of epochs is ``--epochs`` or
-fewer: after the first epoch the run measures its pace and shortens the cosine schedule so
+fewer: after the second epoch (the first carries start-up costs) the run measures its pace and shortens the cosine schedule so
 that it ends inside ``--minutes``. Validation (mIoU at the pack's size, flip-averaged) runs
 every ``--val-every`` epochs and at the end; the best epoch's weights are written as fp16
 safetensors parts of at most 16 MiB (``STEM.partNN.safetensors`` + ``STEM.parts.json``) with
@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from recommender.ml.gpu.augment import augment_segmentation, normalise
-from recommender.ml.gpu.budget import WallClock
+from recommender.ml.gpu.budget import PACE_EPOCH, WallClock
 from recommender.ml.gpu.packs import PSEUDO, TRAIN, VAL, read_pack
 from recommender.ml.gpu.parts import save_parts
 from recommender.ml.segmentation.metrics import confusion, iou_report
@@ -195,9 +195,9 @@ def train(args: argparse.Namespace, argv: Sequence[str] | None = None) -> dict[s
                 break  # out of time mid-epoch: validate and write what we have
         epoch += 1
         epoch_seconds = time.monotonic() - epoch_started
-        if epoch == 1:
-            # Fit the schedule into the budget now that the pace is known (the first epoch carries warm-up costs).
-            affordable = clock.affordable_epochs(epoch_seconds)
+        if epoch == PACE_EPOCH:
+            # Fit the schedule into the budget now that the steady pace is known.
+            affordable = clock.affordable_epochs(epoch_seconds, done=epoch)
             if affordable < epochs:
                 epochs = affordable
                 schedule.total_steps = max(1, epochs * steps_per_epoch)
@@ -209,7 +209,8 @@ def train(args: argparse.Namespace, argv: Sequence[str] | None = None) -> dict[s
             "seconds": round(epoch_seconds, 2),
             "planned_epochs": epochs,
         }
-        last = epoch >= epochs or bool(args.max_steps and step >= args.max_steps)
+        # Out of time before the planned end: validate and keep what we have.
+        last = epoch >= epochs or bool(args.max_steps and step >= args.max_steps) or clock.out_of_time()
         if epoch % args.val_every == 0 or last:
             metrics = validate(model, images[val_index], labels[val_index], config, device, args.batch_size)
             record.update(val_iou=metrics["iou"], val_miou=metrics["miou"])
@@ -218,18 +219,7 @@ def train(args: argparse.Namespace, argv: Sequence[str] | None = None) -> dict[s
                 best = {"miou": metrics["miou"], "iou": metrics["iou"], "epoch": epoch, "step": step, "state": state}
         history.append(record)
         print(json.dumps(record), flush=True)
-        if last or clock.out_of_time():
-            if not last:  # out of time before the planned end: validate what we have
-                metrics = validate(model, images[val_index], labels[val_index], config, device, args.batch_size)
-                if metrics["miou"] > best["miou"]:
-                    state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-                    best = {
-                        "miou": metrics["miou"],
-                        "iou": metrics["iou"],
-                        "epoch": epoch,
-                        "step": step,
-                        "state": state,
-                    }
+        if last:
             break
 
     files = save_parts(best["state"], out, args.stem)

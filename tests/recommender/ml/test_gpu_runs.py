@@ -152,3 +152,13 @@ def test_balanced_batches_draw_street_and_catalog_of_every_class() -> None:
     class_one_share = (picks >= 100).mean()
     assert 0.2 < street_share < 0.3  # half of class 0's draws, although street is 10 % of its photos
     assert 0.45 < class_one_share < 0.55
+
+
+def test_the_schedule_is_fitted_to_the_steady_pace_not_the_first_epochs_start_up() -> None:
+    from recommender.ml.gpu.budget import PACE_EPOCH, WallClock
+
+    clock = WallClock(6.0, reserve=20.0)
+    clock.started -= 12.5  # a slow first epoch (11.8 s on a GPU) and a steady second one (0.7 s)
+    assert PACE_EPOCH == 2
+    assert clock.affordable_epochs(0.7, done=2) >= 450  # (360 - 20 - 12.5) / 0.7 + 2
+    assert clock.affordable_epochs(11.8, done=1) < 30  # what planning after the first epoch gave
