@@ -6,8 +6,10 @@ request product pages of indexed products for a fixed number of requests. Report
 percentiles over everything after a short warm-up, and how many pages showed each section.
 
 ``cache="cold"`` starts with no cached recommendations (most pages are a product's first visit
-since the catalog last changed: both sections are computed); ``cache="warm"`` first visits every
-page once, as a browsed catalog is between two catalog changes.
+since the last re-indexing: both sections and their street-outfit reasons are computed);
+``cache="warm"`` first visits every page once, as a browsed catalog is between two catalog
+changes; ``cache="after-write"`` visits every page once, then calls ``after_warm_up`` (the command
+writes to the catalog), as right after a curator's edit.
 """
 
 from __future__ import annotations
@@ -98,6 +100,7 @@ def run(
     warmup: int = 40,
     seed: int = 0,
     cache: str = "cold",
+    after_warm_up=None,
 ) -> PageLoadResult:
     """Request random ``paths`` (``/products/<slug>/``) ``requests`` times from ``clients`` threads.
 
@@ -108,9 +111,11 @@ def run(
         base = f"http://127.0.0.1:{server.port}"
         rng = random.Random(seed)
         urls = [base + rng.choice(paths) for _ in range(warmup + requests)]
-        warm_up = [base + path for path in paths] if cache == "warm" else urls[:warmup]
+        warm_up = urls[:warmup] if cache == "cold" else [base + path for path in paths]
         with ThreadPoolExecutor(clients) as pool:
             list(pool.map(_fetch, warm_up))
+            if after_warm_up is not None:
+                after_warm_up()
             started = time.perf_counter()
             results = list(pool.map(_fetch, urls[warmup:]))
             wall = time.perf_counter() - started

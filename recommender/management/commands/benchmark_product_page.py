@@ -5,10 +5,17 @@ from __future__ import annotations
 import json
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
 from recommender.benchmarks.product_page import run
 from recommender.models import ComplementVector
 from recommender.services.indexing import vectors_changed
+
+
+def _catalog_write() -> None:
+    """What any catalog write does to cached recommendations (a price edit, a new pin, an item sold out)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval('recommender_catalog_changes')")
 
 
 class Command(BaseCommand):
@@ -20,9 +27,10 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
         parser.add_argument(
             "--cache",
-            choices=["cold", "warm"],
+            choices=["cold", "warm", "after-write"],
             default="cold",
-            help="cold: no recommendation cached at the start; warm: every page visited once first",
+            help="cold: nothing cached (as after re-indexing); warm: every page visited once first; "
+            "after-write: every page visited once, then one catalog write (as after a curator's edit)",
         )
 
     def handle(self, *args, clients: int, requests: int, workers: int, cache: str, **options):
@@ -31,7 +39,12 @@ class Command(BaseCommand):
             raise CommandError("No product has complement vectors: run `manage.py seed_demo` and `manage.py reindex`.")
         vectors_changed()  # a new generation: nothing cached from an earlier run is reachable
         result = run(
-            [f"/products/{slug}/" for slug in slugs], clients=clients, requests=requests, workers=workers, cache=cache
+            [f"/products/{slug}/" for slug in slugs],
+            clients=clients,
+            requests=requests,
+            workers=workers,
+            cache=cache,
+            after_warm_up=_catalog_write if cache == "after-write" else None,
         )
         self.stderr.write(
             f"{result.cache} cache, {result.requests} pages from {result.clients} clients, {result.server_workers} server processes: "
