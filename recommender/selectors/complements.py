@@ -50,20 +50,22 @@ class Complements:
     message: str = ""
 
 
-def _blocked_ids(product: Product) -> set[int]:
-    rules = ComplementRule.objects.filter(kind=ComplementRule.Kind.BLOCK).filter(Q(product=product) | Q(other=product))
-    return {rule.other_id if rule.product_id == product.pk else rule.product_id for rule in rules}
-
-
-def _pinned(product: Product, blocked: set[int]) -> list[Product]:
+def _rules(product: Product) -> tuple[set[int], list[Product]]:
+    """The curators' rules for ``product`` in one query: the ids blocked with it (either direction),
+    and its pinned complements that are on sale and in stock, in the curators' order, none blocked."""
     rules = (
-        ComplementRule.objects.filter(product=product, kind=ComplementRule.Kind.PIN)
-        .exclude(other_id__in=blocked)
-        .filter(other__is_active=True, other__stock__gt=0)
+        ComplementRule.objects.filter(Q(product=product) | Q(other=product))
         .select_related("other__category")
         .order_by("position", "pk")
     )
-    return [rule.other for rule in rules]
+    blocked: set[int] = set()
+    pins: list[Product] = []
+    for rule in rules:
+        if rule.kind == ComplementRule.Kind.BLOCK:
+            blocked.add(rule.other_id if rule.product_id == product.pk else rule.product_id)
+        elif rule.product_id == product.pk and rule.other.is_active and rule.other.stock > 0:
+            pins.append(rule.other)
+    return blocked, [pin for pin in pins if pin.pk not in blocked]
 
 
 def _current_vector(product: Product, version: str) -> ComplementVector | None:
@@ -141,17 +143,30 @@ def complements_for_query(*, question: ComplementQuery, k: int, colour: dict | N
     ]
 
 
-def _street_photos_like(product: Product, slot: str, embedder_version: str) -> dict[int, float]:
-    """Street outfits whose ``slot`` garment is among the nearest to this product's garment: photo id -> distance.
+def _street_photos_like(wanted: list[tuple[Product, str]], embedder_version: str) -> dict[int, dict[int, float]]:
+    """For each (product, slot): the street outfits whose ``slot`` garment is among the nearest to the
+    product's garment, photo id -> distance, by product id.
 
-    Cached per product, embedder and vectors generation (street outfits change only by ingestion)."""
+    Cached per product, embedder and vectors generation (street outfits change only by ingestion);
+    one cache round trip for the whole list."""
     from recommender.services.indexing import vectors_generation
 
-    key = f"recommender:street-like:{product.pk}:{slot}:{embedder_version[:16]}:{vectors_generation()}"
-    found = cache.get(key)
-    if found is None:
-        found = _street_photos_like_uncached(product, slot, embedder_version)
-        cache.set(key, found, timeout=settings.RECOMMENDER_CACHE_SECONDS)
+    generation = vectors_generation()
+    keys = {
+        product.pk: f"recommender:street-like:{product.pk}:{slot}:{embedder_version[:16]}:{generation}"
+        for product, slot in wanted
+    }
+    cached = cache.get_many(list(keys.values()))
+    found: dict[int, dict[int, float]] = {}
+    missing: dict[str, dict[int, float]] = {}
+    for product, slot in wanted:
+        key = keys[product.pk]
+        if key in cached:
+            found[product.pk] = cached[key]
+        else:
+            found[product.pk] = missing[key] = _street_photos_like_uncached(product, slot, embedder_version)
+    if missing:
+        cache.set_many(missing, timeout=settings.RECOMMENDER_CACHE_SECONDS)
     return found
 
 
@@ -205,9 +220,10 @@ def _with_reasons(product: Product, chosen: list[Product], *, slot: str) -> list
     """Each suggestion with the street outfits that back it, else a sentence about its colours."""
     embedder_version = current_version()
     street_slots = {"top": "top", "bottom": "bottom", "dress": "dress", "outerwear": "outerwear"}
-    like_product = (
-        _street_photos_like(product, street_slots.get(slot, slot), embedder_version) if embedder_version else {}
-    )
+    like = _street_photos_like([(product, street_slots.get(slot, slot))], embedder_version) if embedder_version else {}
+    like_product = like.get(product.pk, {})
+    if like_product:  # the candidates' street outfits matter only when this product has some
+        like |= _street_photos_like([(c, c.category.slot) for c in chosen], embedder_version)
     colours = dict(
         ComplementVector.objects.filter(product_id__in=[product.pk, *[p.pk for p in chosen]]).values_list(
             "product_id", "colour"
@@ -216,9 +232,7 @@ def _with_reasons(product: Product, chosen: list[Product], *, slot: str) -> list
     photos = {}
     support = {}
     for candidate in chosen:
-        like_candidate = (
-            _street_photos_like(candidate, candidate.category.slot, embedder_version) if like_product else {}
-        )
+        like_candidate = like.get(candidate.pk, {})
         shared = set(like_product) & set(like_candidate)
         support[candidate.pk] = len(shared)
         if shared:
@@ -246,8 +260,8 @@ def complements_for(*, product: Product, k: int | None = None) -> Complements:
 
 def _complements_for(product: Product, k: int) -> Complements:
     slot = product.category.slot
-    blocked = _blocked_ids(product)
-    pins = [p for p in _pinned(product, blocked) if p.pk != product.pk][:k]
+    blocked, pinned = _rules(product)
+    pins = [p for p in pinned if p.pk != product.pk][:k]
     items = [Suggestion(p, "Picked by our stylists", pinned=True) for p in pins]
     targets = COMPLEMENT_TARGETS.get(slot)
     if targets is None:
