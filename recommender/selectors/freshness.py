@@ -1,12 +1,13 @@
 """Cached recommendation results that can never outlive the catalog they were computed from.
 
 A result (a product's "Complete the look" or "Similar items") is cached under a key that
-carries the models in service and the catalog's change counter: the PostgreSQL sequence ``recommender_catalog_changes``,
-advanced by a trigger on every write to products, categories, curator rules and vectors
-(migration ``recommender.0007``), and the vectors generation that street-outfit ingestion
-bumps. A price change, a sold-out item, a new pin or a re-indexed photo therefore makes every
-cached result unreachable at once, whatever code path wrote it; ``RECOMMENDER_RESULT_CACHE_SECONDS``
-bounds the rest. Reading the counter is one index-free query on a sequence.
+carries the models in service and the catalog's change counter: the PostgreSQL sequence
+``recommender_catalog_changes``, advanced by a trigger on every write to products, categories,
+curator rules and vectors (migration ``recommender.0007``) and by street-outfit ingestion
+(``vectors_changed``). A price change, a sold-out item, a new pin or a re-indexed photo therefore
+makes every cached result unreachable at once, whatever code path wrote it;
+``RECOMMENDER_RESULT_CACHE_SECONDS`` bounds the rest. Reading the counter is one query on a
+sequence.
 """
 
 from __future__ import annotations
@@ -33,13 +34,12 @@ def catalog_changes() -> str:
 
 
 def results_state() -> str:
-    """What every cached result depends on: the models in service, the catalog's change counter and
-    the street outfits' generation. Equal states give equal results."""
+    """What every cached result depends on: the models in service and the catalog's change counter
+    (which street-outfit ingestion advances too). Equal states give equal results."""
     from recommender.selectors.indexing import current_complement_version, current_version
-    from recommender.services.indexing import vectors_generation
 
     models = f"{(current_version() or '-')[:12]}.{(current_complement_version() or '-')[:12]}"
-    return f"{models}.{catalog_changes()}.{vectors_generation()}"
+    return f"{models}.{catalog_changes()}"
 
 
 def cached_while_unchanged(name: str, parts: tuple, compute: Callable[[], T]) -> T:

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -30,11 +30,15 @@ VECTORS_GENERATION_KEY = "recommender:vectors-generation"
 
 
 def vectors_changed() -> None:
-    """Invalidate cached neighbour lists: bump the generation that every cache key carries."""
+    """Invalidate cached neighbour lists and street-outfit support: bump the generation their keys
+    carry, and the catalog's change counter that cached recommendation results carry
+    (:mod:`recommender.selectors.freshness`)."""
     try:
         cache.incr(VECTORS_GENERATION_KEY)
     except ValueError:
         vectors_generation()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval('recommender_catalog_changes')")
 
 
 def vectors_generation() -> int:

@@ -129,3 +129,12 @@ def test_a_sale_that_leaves_an_item_in_stock_keeps_the_cache_warm(tops):
     assert catalog_changes() == before
     Product.objects.filter(pk=first.pk).update(stock=0)  # the last one sold: it must leave every list
     assert catalog_changes() != before
+
+
+def test_new_street_outfits_invalidate_cached_results():
+    """Ingesting outfits changes the reasons ("worn together in N street outfits"): it advances the counter."""
+    from recommender.services.indexing import vectors_changed
+
+    before = catalog_changes()
+    vectors_changed()
+    assert catalog_changes() != before
