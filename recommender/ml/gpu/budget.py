@@ -29,3 +29,22 @@ class WallClock:
 #: (CUDA context, cuDNN autotuning, first batches), measured on an H100 at 11.8 s against 0.7 s
 #: for the second, which would have planned a sixth of the epochs that fit.
 PACE_EPOCH = 2
+
+
+def planned_epochs(clock: WallClock, *, epoch: int, epoch_seconds: float, epochs: int) -> int:
+    """The number of epochs to plan for after ``epoch``: at :data:`PACE_EPOCH`, no more than fit the budget."""
+    if epoch == PACE_EPOCH:
+        return min(epochs, clock.affordable_epochs(epoch_seconds, done=epoch))
+    return epochs
+
+
+def epoch_record(*, epoch: int, step: int, loss: float, lr: float, seconds: float, planned: int) -> dict:
+    """One line of a run's history, printed as JSON and kept in metrics.json."""
+    return {
+        "epoch": epoch,
+        "step": step,
+        "loss": round(loss, 4),
+        "lr": lr,
+        "seconds": round(seconds, 2),
+        "planned_epochs": planned,
+    }

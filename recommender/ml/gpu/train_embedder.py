@@ -36,7 +36,7 @@ from recommender.ml.embedding.model import EmbedderConfig, build_embedder, confi
 from recommender.ml.embedding.preprocess import PreprocessConfig
 from recommender.ml.embedding.train import finetune_from, supcon_loss
 from recommender.ml.gpu.augment import augment_embedding, normalise
-from recommender.ml.gpu.budget import PACE_EPOCH, WallClock
+from recommender.ml.gpu.budget import WallClock, epoch_record, planned_epochs
 from recommender.ml.gpu.packs import CATALOG, STREET, TRAIN, VAL, read_pack
 from recommender.ml.gpu.parts import save_parts
 from recommender.ml.gpu.train_segmentation import Schedule, autocast
@@ -185,20 +185,18 @@ def train(args: argparse.Namespace, argv: Sequence[str] | None = None) -> dict[s
                 break  # out of time mid-epoch: validate and write what we have
         epoch += 1
         epoch_seconds = time.monotonic() - epoch_started
-        if epoch == PACE_EPOCH:
-            # Fit the schedule into the budget now that the steady pace is known.
-            affordable = clock.affordable_epochs(epoch_seconds, done=epoch)
-            if affordable < epochs:
-                epochs = affordable
-                schedule.total_steps = max(1, epochs * steps_per_epoch)
-        record: dict[str, Any] = {
-            "epoch": epoch,
-            "step": step,
-            "loss": round(float(torch.stack(losses).float().mean()), 4),
-            "lr": scheduler.get_last_lr()[0],
-            "seconds": round(epoch_seconds, 2),
-            "planned_epochs": epochs,
-        }
+        planned = planned_epochs(clock, epoch=epoch, epoch_seconds=epoch_seconds, epochs=epochs)
+        if planned < epochs:  # fit the schedule into the budget now that the steady pace is known
+            epochs = planned
+            schedule.total_steps = max(1, epochs * steps_per_epoch)
+        record: dict[str, Any] = epoch_record(
+            epoch=epoch,
+            step=step,
+            loss=float(torch.stack(losses).float().mean()),
+            lr=scheduler.get_last_lr()[0],
+            seconds=epoch_seconds,
+            planned=epochs,
+        )
         out_of_time = clock.out_of_time()
         last = epoch >= epochs or bool(args.max_steps and step >= args.max_steps) or out_of_time
         if epoch % args.val_every == 0 or last:
