@@ -37,6 +37,12 @@ def vectors_changed() -> None:
         cache.incr(VECTORS_GENERATION_KEY)
     except ValueError:
         vectors_generation()
+    catalog_changed()
+
+
+def catalog_changed() -> None:
+    """Advance the catalog's change counter by hand, for a change no trigger sees (migration
+    ``recommender.0007`` counts every write to products, rules and vectors)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT nextval('recommender_catalog_changes')")
 

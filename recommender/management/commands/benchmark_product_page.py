@@ -5,17 +5,10 @@ from __future__ import annotations
 import json
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
 
 from recommender.benchmarks.product_page import run
 from recommender.models import ComplementVector
-from recommender.services.indexing import vectors_changed
-
-
-def _catalog_write() -> None:
-    """What any catalog write does to cached recommendations (a price edit, a new pin, an item sold out)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval('recommender_catalog_changes')")
+from recommender.services.indexing import catalog_changed, vectors_changed
 
 
 class Command(BaseCommand):
@@ -44,7 +37,7 @@ class Command(BaseCommand):
             requests=requests,
             workers=workers,
             cache=cache,
-            after_warm_up=_catalog_write if cache == "after-write" else None,
+            after_warm_up=catalog_changed if cache == "after-write" else None,
         )
         self.stderr.write(
             f"{result.cache} cache, {result.requests} pages from {result.clients} clients, {result.server_workers} server processes: "
