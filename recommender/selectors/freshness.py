@@ -19,6 +19,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
+from recommender.selectors.indexing import current_complement_version, current_version
+
 T = TypeVar("T")
 
 
@@ -36,8 +38,6 @@ def catalog_changes() -> str:
 def results_state() -> str:
     """What every cached result depends on: the models in service and the catalog's change counter
     (which street-outfit ingestion advances too). Equal states give equal results."""
-    from recommender.selectors.indexing import current_complement_version, current_version
-
     models = f"{(current_version() or '-')[:12]}.{(current_complement_version() or '-')[:12]}"
     return f"{models}.{catalog_changes()}"
 
