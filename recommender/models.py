@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from pgvector.django import HnswIndex, VectorField
@@ -260,6 +261,22 @@ class ComplementVector(models.Model):
     model_version = models.CharField("model version", max_length=64, help_text="sha256 of the complement model.")
     image_sha256 = models.CharField("image hash", max_length=64, blank=True, help_text="The photo it was made from.")
     colour = models.JSONField("colour statistics", default=dict, blank=True)
+    street_photos = ArrayField(
+        models.BigIntegerField(),
+        verbose_name="street outfits like it",
+        default=list,
+        blank=True,
+        help_text="Street outfit photos whose garment of this slot is nearest the product's, nearest first.",
+    )
+    street_distances = ArrayField(
+        models.FloatField(), verbose_name="their distances", default=list, blank=True, help_text="Cosine distances."
+    )
+    street_version = models.CharField(
+        "street outfits' embedder",
+        max_length=64,
+        blank=True,
+        help_text="The embedder the street neighbours were found with (empty: not looked up yet).",
+    )
     updated_at = models.DateTimeField("updated", auto_now=True)
 
     class Meta:

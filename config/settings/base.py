@@ -276,9 +276,10 @@ RECOMMENDER_TASK_BATCH = env.int("RECOMMENDER_TASK_BATCH", default=8)
 RECOMMENDER_TORCH_THREADS = env.int("RECOMMENDER_TORCH_THREADS", default=2)
 RECOMMENDER_BATCH_SIZE = env.int("RECOMMENDER_BATCH_SIZE", default=32)
 RECOMMENDER_CANDIDATES = env.int("RECOMMENDER_CANDIDATES", default=100)
+# Rankings (which products are nearest a product), keyed on the rankings' change counter, and whole
+# results (a product's complements, its similar items), keyed on the catalog's change counter
+# (recommender.selectors.freshness); a result timeout of 0 turns both caches off.
 RECOMMENDER_CACHE_SECONDS = env.int("RECOMMENDER_CACHE_SECONDS", default=3600)
-# Whole results (a product's complements, its similar items), keyed on the catalog's change counter
-# (recommender.selectors.freshness); 0 turns the cache off.
 RECOMMENDER_RESULT_CACHE_SECONDS = env.int("RECOMMENDER_RESULT_CACHE_SECONDS", default=600)
 RECOMMENDER_SIMILAR_ON_PAGE = 8
 # Average the U-Net's prediction with its mirror image: +0.006 val mIoU for twice the compute.

@@ -15,20 +15,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Q
 from pgvector.django import CosineDistance
 
 from recommender.ml.colour.lab import delta_e_2000
-from recommender.models import COMPLEMENT_TARGETS, ComplementRule, ComplementVector, Garment, OutfitPhoto
+from recommender.models import COMPLEMENT_TARGETS, ComplementRule, ComplementVector, OutfitPhoto
 from recommender.selectors.availability import first_on_sale, products_in_order
-from recommender.selectors.freshness import cached_while_unchanged
+from recommender.selectors.freshness import RecommendationState, cached_while_unchanged, ranking_cached
 from recommender.selectors.indexing import current_complement_version, current_version
 from shop.models import Product
 
-#: How many street garments count as "like this" when looking for outfits that back a pairing.
-STREET_NEIGHBOURS = 25
 #: A pairing is "worn together in N street outfits like this" from this many outfits on.
 MIN_STREET_SUPPORT = 2
 
@@ -50,22 +47,18 @@ class Complements:
     message: str = ""
 
 
-def _rules(product: Product) -> tuple[set[int], list[Product]]:
+def _rules(product: Product) -> tuple[set[int], list[int]]:
     """The curators' rules for ``product`` in one query: the ids blocked with it (either direction),
-    and its pinned complements that are on sale and in stock, in the curators' order, none blocked."""
-    rules = (
-        ComplementRule.objects.filter(Q(product=product) | Q(other=product))
-        .select_related("other__category")
-        .order_by("position", "pk")
-    )
+    and the ids of its pinned complements in the curators' order, none blocked (on sale or not)."""
+    rules = ComplementRule.objects.filter(Q(product=product) | Q(other=product)).order_by("position", "pk")
     blocked: set[int] = set()
-    pins: list[Product] = []
-    for rule in rules:
-        if rule.kind == ComplementRule.Kind.BLOCK:
-            blocked.add(rule.other_id if rule.product_id == product.pk else rule.product_id)
-        elif rule.product_id == product.pk and rule.other.is_active and rule.other.stock > 0:
-            pins.append(rule.other)
-    return blocked, [pin for pin in pins if pin.pk not in blocked]
+    pins: list[int] = []
+    for kind, product_id, other_id in rules.values_list("kind", "product_id", "other_id"):
+        if kind == ComplementRule.Kind.BLOCK:
+            blocked.add(other_id if product_id == product.pk else product_id)
+        elif product_id == product.pk:
+            pins.append(other_id)
+    return blocked, [pk for pk in pins if pk not in blocked]
 
 
 def _current_vector(product: Product, version: str) -> ComplementVector | None:
@@ -125,13 +118,6 @@ def _available_in_order(ranked: list[int], question: ComplementQuery, *, k: int,
     return chosen
 
 
-def _ranked(vector: ComplementVector, targets: tuple[str, ...], *, k: int, exclude: set[int]) -> list[Product]:
-    """A product's best complements (the whole answer is cached by :func:`complements_for`)."""
-    question = ComplementQuery(vector.query, targets, vector.model_version, exclude_product_id=vector.product_id)
-    ranked = _ranked_candidate_ids(question, limit=settings.RECOMMENDER_CANDIDATES)
-    return _available_in_order(ranked, question, k=k, exclude=exclude)
-
-
 def complements_for_query(*, question: ComplementQuery, k: int, colour: dict | None = None) -> list[Suggestion]:
     """What goes with a garment that is not a product (a garment in a customer's photo), best first."""
     ranked = _ranked_candidate_ids(question, limit=settings.RECOMMENDER_CANDIDATES)
@@ -141,48 +127,6 @@ def complements_for_query(*, question: ComplementQuery, k: int, colour: dict | N
         Suggestion(p, _colour_sentence("", (colour or {}).get("lab_mean"), "", colours.get(p.pk, {}).get("lab_mean")))
         for p in chosen
     ]
-
-
-def _street_photos_like(wanted: list[tuple[Product, str]], embedder_version: str) -> dict[int, dict[int, float]]:
-    """For each (product, slot): the street outfits whose ``slot`` garment is among the nearest to the
-    product's garment, photo id -> distance, by product id.
-
-    Cached per product, embedder and vectors generation (street outfits change only by ingestion);
-    one cache round trip for the whole list."""
-    from recommender.services.indexing import vectors_generation
-
-    generation = vectors_generation()
-    keys = {
-        product.pk: f"recommender:street-like:{product.pk}:{slot}:{embedder_version[:16]}:{generation}"
-        for product, slot in wanted
-    }
-    cached = cache.get_many(list(keys.values()))
-    found: dict[int, dict[int, float]] = {}
-    missing: dict[str, dict[int, float]] = {}
-    for product, slot in wanted:
-        key = keys[product.pk]
-        if key in cached:
-            found[product.pk] = cached[key]
-        else:
-            found[product.pk] = missing[key] = _street_photos_like_uncached(product, slot, embedder_version)
-    if missing:
-        cache.set_many(missing, timeout=settings.RECOMMENDER_CACHE_SECONDS)
-    return found
-
-
-def _street_photos_like_uncached(product: Product, slot: str, embedder_version: str) -> dict[int, float]:
-    vector = getattr(product, "garment_vector", None)
-    if vector is None or vector.embedding is None or vector.model_version != embedder_version:
-        return {}
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(40, STREET_NEIGHBOURS)])
-        rows = (
-            Garment.objects.filter(is_street=True, slot=slot, embedder_version=embedder_version)
-            .annotate(distance=CosineDistance("embedding", vector.embedding))
-            .order_by("distance")
-            .values_list("photo_id", "distance")[:STREET_NEIGHBOURS]
-        )
-        return {photo_id: float(distance) for photo_id, distance in rows}
 
 
 def _colour_sentence(name_a: str, lab_a, name_b: str, lab_b) -> str:
@@ -207,78 +151,125 @@ def _colour_sentence(name_a: str, lab_a, name_b: str, lab_b) -> str:
     return f"{pair.capitalize()}: {what}" if pair else what.capitalize()
 
 
-def _colour_reason(first: Product, second: Product, colours: dict[int, dict]) -> str:
-    return _colour_sentence(
-        first.colour,
-        colours.get(first.pk, {}).get("lab_mean"),
-        second.colour,
-        colours.get(second.pk, {}).get("lab_mean"),
-    )
+@dataclass(frozen=True)
+class _Evidence:
+    """What a pairing's reason is made of: street outfits that back it, and the two garments' colours."""
+
+    support: int = 0
+    outfit_photo: OutfitPhoto | None = None
+    lab: tuple[float, ...] | None = None
 
 
-def _with_reasons(product: Product, chosen: list[Product], *, slot: str) -> list[Suggestion]:
-    """Each suggestion with the street outfits that back it, else a sentence about its colours."""
+def _evidence(product: Product, candidate_ids: Sequence[int]) -> tuple[tuple[float, ...] | None, dict[int, _Evidence]]:
+    """The product's own colour (CIELAB mean) and, per candidate, the street outfits like both and its colour.
+
+    Two queries at most: each product's colour and the street outfits like it, stored when it was
+    indexed (``services.complements.street_support_refresh``), then the backing outfits' photos."""
     embedder_version = current_version()
-    street_slots = {"top": "top", "bottom": "bottom", "dress": "dress", "outerwear": "outerwear"}
-    like = _street_photos_like([(product, street_slots.get(slot, slot))], embedder_version) if embedder_version else {}
-    like_product = like.get(product.pk, {})
-    if like_product:  # the candidates' street outfits matter only when this product has some
-        like |= _street_photos_like([(c, c.category.slot) for c in chosen], embedder_version)
-    colours = dict(
-        ComplementVector.objects.filter(product_id__in=[product.pk, *[p.pk for p in chosen]]).values_list(
-            "product_id", "colour"
-        )
+    rows = ComplementVector.objects.filter(product_id__in=[product.pk, *candidate_ids]).values_list(
+        "product_id", "colour__lab_mean", "street_photos", "street_distances", "street_version"
     )
-    photos = {}
-    support = {}
-    for candidate in chosen:
-        like_candidate = like.get(candidate.pk, {})
+    labs, like = {}, {}
+    for product_id, lab, photos, distances, version in rows:
+        labs[product_id] = tuple(lab) if lab else None
+        like[product_id] = dict(zip(photos, distances, strict=True)) if version and version == embedder_version else {}
+    like_product = like.get(product.pk, {})
+    support, best = {}, {}
+    for pk in candidate_ids:
+        like_candidate = like.get(pk, {})
         shared = set(like_product) & set(like_candidate)
-        support[candidate.pk] = len(shared)
-        if shared:
-            photos[candidate.pk] = min(shared, key=lambda pk: like_product[pk] + like_candidate[pk])
-    outfit_photos = OutfitPhoto.objects.in_bulk(list(photos.values()))
+        support[pk] = len(shared)
+        if len(shared) >= MIN_STREET_SUPPORT:
+            best[pk] = min(shared, key=lambda photo: like_product[photo] + like_candidate[photo])
+    outfit_photos = OutfitPhoto.objects.in_bulk(list(set(best.values()))) if best else {}
+    evidence = {pk: _Evidence(support[pk], outfit_photos.get(best.get(pk)), labs.get(pk)) for pk in candidate_ids}
+    return labs.get(product.pk), evidence
+
+
+def _with_reasons(product: Product, chosen: list[Product], ranking: _Ranking) -> list[Suggestion]:
+    """Each suggestion with the street outfits that back it, else a sentence about its colours.
+
+    The evidence was gathered with the ranking; only a piece found by the exact search's fallback
+    needs a query. The colour names come from the products as they are now (curators edit them)."""
+    evidence, own_lab = ranking.evidence, ranking.lab
+    missing = [p.pk for p in chosen if p.pk not in evidence]
+    if missing:
+        own_lab, found = _evidence(product, missing)
+        evidence = {**evidence, **found}
     suggestions = []
     for candidate in chosen:
-        n = support[candidate.pk]
-        reason = (
-            f"Worn together in {n} street outfits like this"
-            if n >= MIN_STREET_SUPPORT
-            else _colour_reason(product, candidate, colours)
-        )
-        suggestions.append(Suggestion(candidate, reason, outfit_photo=outfit_photos.get(photos.get(candidate.pk))))
+        found = evidence.get(candidate.pk, _Evidence())
+        if found.support >= MIN_STREET_SUPPORT:
+            reason = f"Worn together in {found.support} street outfits like this"
+        else:
+            reason = _colour_sentence(product.colour, own_lab, candidate.colour, found.lab)
+        suggestions.append(Suggestion(candidate, reason, outfit_photo=found.outfit_photo))
     return suggestions
 
 
-def complements_for(*, product: Product, k: int | None = None) -> Complements:
+@dataclass(frozen=True)
+class _Ranking:
+    """How a product's complements rank, whatever is on sale now: cached until vectors or rules change."""
+
+    pins: tuple[int, ...] = ()
+    blocked: frozenset[int] = frozenset()
+    #: The model's best candidates, best first, blocked ones and pins left out; ``None``: not indexed.
+    ranked: tuple[int, ...] | None = None
+    question: ComplementQuery | None = None
+    #: The product's own colour, and what backs each ranked pairing (for the reasons).
+    lab: tuple[float, ...] | None = None
+    evidence: dict[int, _Evidence] = field(default_factory=dict)
+
+
+def _ranking(product: Product, targets: tuple[str, ...] | None) -> _Ranking:
+    blocked, pins = _rules(product)
+    version = current_complement_version() if targets is not None else None
+    vector = _current_vector(product, version) if version else None
+    if vector is None:
+        return _Ranking(tuple(pins), frozenset(blocked))
+    question = ComplementQuery(vector.query, targets, vector.model_version, exclude_product_id=product.pk)
+    exclude = blocked | set(pins)
+    ranked = [pk for pk in _ranked_candidate_ids(question, limit=settings.RECOMMENDER_CANDIDATES) if pk not in exclude]
+    lab, evidence = _evidence(product, ranked)
+    return _Ranking(tuple(pins), frozenset(blocked), tuple(ranked), question, lab, evidence)
+
+
+def complements_for(*, product: Product, k: int | None = None, state: RecommendationState | None = None) -> Complements:
     """What goes with ``product``: the curators' pins first, then the model's best, each with a reason.
 
-    Cached until the catalog changes (:mod:`recommender.selectors.freshness`)."""
+    Cached until the catalog changes; the ranking behind it until vectors or rules change
+    (:mod:`recommender.selectors.freshness`). ``state``: the one the page read for all its sections."""
     k = k or settings.RECOMMENDER_COMPLEMENTS_ON_PAGE
-    return cached_while_unchanged("complements", (product.pk, k), lambda: _complements_for(product, k))
+    return cached_while_unchanged(
+        "complements", (product.pk, k), lambda: _complements_for(product, k, state), state=state
+    )
 
 
-def _complements_for(product: Product, k: int) -> Complements:
+def _complements_for(product: Product, k: int, state: RecommendationState | None) -> Complements:
     slot = product.category.slot
-    blocked, pinned = _rules(product)
-    pins = [p for p in pinned if p.pk != product.pk][:k]
-    items = [Suggestion(p, "Picked by our stylists", pinned=True) for p in pins]
     targets = COMPLEMENT_TARGETS.get(slot)
+    ranking = ranking_cached("complements", (product.pk, slot), lambda: _ranking(product, targets), state=state)
+    pins = set(ranking.pins)
+    # One query for what is on sale now: the pins in the curators' order, then the model's best.
+    shown = first_on_sale([*ranking.pins, *(ranking.ranked or ())], k=k)
+    items = [Suggestion(p, "Picked by our stylists", pinned=True) for p in shown if p.pk in pins]
     if targets is None:
         if items:
             return Complements(items)
         return Complements(
             [], "no_complements_for_slot", f"We don't suggest pieces to go with {product.category.name.lower()}."
         )
-    version = current_complement_version()
-    vector = _current_vector(product, version) if version else None
-    if vector is None or len(items) >= k:
+    if ranking.ranked is None or len(items) >= k:
         if items:
             return Complements(items)
         return Complements([], "not_indexed", "Suggestions for this item are still being prepared.")
-    exclude = blocked | {product.pk} | {p.pk for p in pins}
-    chosen = _ranked(vector, targets, k=k - len(items), exclude=exclude)
-    items += _with_reasons(product, chosen, slot=slot)
+    chosen = [p for p in shown if p.pk not in pins]
+    if len(items) + len(chosen) < k:  # too few of the ranked are on sale: an exact search fills the list
+        exclude = ranking.blocked | pins | {product.pk}
+        ids = _exact_candidate_ids(ranking.question, k=k - len(items), exclude=exclude)
+        if len(ids) > len(chosen):
+            chosen = products_in_order(ids)
+    items += _with_reasons(product, chosen, ranking)
     if not items:
         return Complements([], "none_available", "Nothing that goes with this is on sale right now.")
     return Complements(items)

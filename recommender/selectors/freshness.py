@@ -1,18 +1,27 @@
-"""Cached recommendation results that can never outlive the catalog they were computed from.
+"""Cached recommendation results and rankings that can never outlive what they were computed from.
 
-A result (a product's "Complete the look" or "Similar items") is cached under a key that
-carries the models in service and the catalog's change counter: the PostgreSQL sequence
-``recommender_catalog_changes``, advanced by a trigger on every write to products, categories,
-curator rules and vectors (migration ``recommender.0007``) and by street-outfit ingestion
-(``vectors_changed``). A price change, a sold-out item, a new pin or a re-indexed photo therefore
-makes every cached result unreachable at once, whatever code path wrote it;
-``RECOMMENDER_RESULT_CACHE_SECONDS`` bounds the rest. Reading the counter is one query on a
-sequence.
+Two PostgreSQL sequences count writes, advanced by triggers whatever code path wrote (the ORM,
+bulk ``UPDATE``s, the checkout, raw SQL):
+
+* ``recommender_catalog_changes`` (migration ``recommender.0007``): every write that can change
+  what a section shows — products (a price, a name, an item sold out or back), categories,
+  curator rules, vectors. Whole results (a product's "Complete the look" or "Similar items", and
+  the page's HTML of both) are cached under it.
+* ``recommender_ranking_changes`` (migration ``recommender.0009``): only writes that can change a
+  *ranking* — vectors (with the street outfits stored beside them), curator rules, categories.
+  Which products are nearest a product is cached under it, so a price edit or an item sold out
+  costs the next page one query for the products it shows, not a new vector search: every
+  ranking is filtered for what is on sale now, and its rows are read fresh.
+
+Street-outfit ingestion rewrites the stored street support (``vectors_changed``), which both
+count. The key also carries the models in service. ``RECOMMENDER_RESULT_CACHE_SECONDS`` and
+``RECOMMENDER_CACHE_SECONDS`` bound the rest. Reading both counters is one query.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from django.conf import settings
@@ -23,33 +32,96 @@ from recommender.selectors.indexing import current_complement_version, current_v
 
 T = TypeVar("T")
 
+#: Part of every key: changes whenever the shape of what is cached changes, so that a new release
+#: never unpickles an older release's objects.
+CACHE_FORMAT = 2
 
-def catalog_changes() -> str:
-    """The catalog's change counter, prefixed by the counter's own identity (a database made
-    again starts counting again, and must not meet the results cached for the old one)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT 'recommender_catalog_changes'::regclass::oid, last_value, is_called FROM recommender_catalog_changes"
-        )
-        oid, value, called = cursor.fetchone()
+_COUNTERS_SQL = """
+SELECT 'recommender_catalog_changes'::regclass::oid, c.last_value, c.is_called,
+       'recommender_ranking_changes'::regclass::oid, r.last_value, r.is_called
+FROM recommender_catalog_changes AS c, recommender_ranking_changes AS r
+"""
+
+
+@dataclass(frozen=True)
+class RecommendationState:
+    """What cached recommendations depend on; equal states give equal answers."""
+
+    models: str
+    catalog: str
+    ranking: str
+
+    @property
+    def results(self) -> str:
+        """The key part of whole results: the models and every catalog write."""
+        return f"{self.models}.{self.catalog}"
+
+    @property
+    def rankings(self) -> str:
+        """The key part of rankings: the models and the writes that can reorder them."""
+        return f"{self.models}.{self.ranking}"
+
+
+def _counter(oid, value, called) -> str:
+    # Prefixed by the sequence's identity: a database made again starts counting again, and must
+    # not meet what was cached for the old one.
     return f"{oid}-{value if called else 0}"
 
 
-def results_state() -> str:
-    """What every cached result depends on: the models in service and the catalog's change counter
-    (which street-outfit ingestion advances too). Equal states give equal results."""
+def recommendations_state() -> RecommendationState:
+    """The models in service and both change counters (one query)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_COUNTERS_SQL)
+        row = cursor.fetchone()
     models = f"{(current_version() or '-')[:12]}.{(current_complement_version() or '-')[:12]}"
-    return f"{models}.{catalog_changes()}"
+    return RecommendationState(models, _counter(*row[:3]), _counter(*row[3:]))
 
 
-def cached_while_unchanged(name: str, parts: tuple, compute: Callable[[], T]) -> T:
-    """``compute()``, or the result it gave since the catalog last changed."""
-    timeout = settings.RECOMMENDER_RESULT_CACHE_SECONDS
+def catalog_changes() -> str:
+    """The catalog's change counter."""
+    return recommendations_state().catalog
+
+
+def ranking_changes() -> str:
+    """The rankings' change counter."""
+    return recommendations_state().ranking
+
+
+def results_state() -> str:
+    """What every cached whole result depends on (the page's cached sections carry it)."""
+    return recommendations_state().results
+
+
+def _cached(key: str, timeout: int, compute: Callable[[], T]) -> T:
     if timeout <= 0:
         return compute()
-    key = ":".join(["recommender:result", name, *map(str, parts), results_state()])
     found = cache.get(key)
     if found is None:
         found = compute()
         cache.set(key, found, timeout=timeout)
     return found
+
+
+def cached_while_unchanged(
+    name: str, parts: tuple, compute: Callable[[], T], *, state: RecommendationState | None = None
+) -> T:
+    """``compute()``, or the result it gave since the catalog last changed.
+
+    ``state``: the one a page read for all of its sections (read here when not given)."""
+    if settings.RECOMMENDER_RESULT_CACHE_SECONDS <= 0:
+        return compute()
+    state = state or recommendations_state()
+    key = ":".join([f"recommender:result{CACHE_FORMAT}", name, *map(str, parts), state.results])
+    return _cached(key, settings.RECOMMENDER_RESULT_CACHE_SECONDS, compute)
+
+
+def ranking_cached(name: str, parts: tuple, compute: Callable[[], T], *, state: RecommendationState | None = None) -> T:
+    """``compute()``, or the ranking it gave since the last write that can reorder rankings.
+
+    What it computes must not depend on prices, stock or whether an item is on sale: the caller
+    filters the ranking for what may be shown now."""
+    if settings.RECOMMENDER_RESULT_CACHE_SECONDS <= 0:
+        return compute()
+    state = state or recommendations_state()
+    key = ":".join([f"recommender:ranking{CACHE_FORMAT}", name, *map(str, parts), state.rankings])
+    return _cached(key, settings.RECOMMENDER_CACHE_SECONDS, compute)

@@ -31,7 +31,7 @@ from pgvector.django import CosineDistance
 from recommender import inference
 from recommender.models import GarmentVector
 from recommender.selectors.availability import first_on_sale, products_in_order
-from recommender.selectors.freshness import cached_while_unchanged
+from recommender.selectors.freshness import RecommendationState, cached_while_unchanged, ranking_cached
 from recommender.selectors.indexing import current_version
 from shop.models import Product
 
@@ -86,8 +86,9 @@ def _ranked_neighbour_ids(query: VectorQuery, *, limit: int, fill_below: int | N
     ranked: list[int] = []
     fill_below = limit if fill_below is None else fill_below
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(40, min(limit, 1000))])
-        cursor.execute("SET LOCAL hnsw.iterative_scan = strict_order")
+        cursor.execute(  # one round trip for both settings
+            "SET LOCAL hnsw.ef_search = %s; SET LOCAL hnsw.iterative_scan = strict_order", [max(40, min(limit, 1000))]
+        )
         for category in _passes(query):
             if len(ranked) >= (limit if category else fill_below):
                 break
@@ -151,25 +152,46 @@ def product_vector_query(*, product: Product, version: str) -> VectorQuery | Non
     )
 
 
-def similar_products(*, product: Product, k: int = 8, cheaper: bool = False) -> list[Product]:
+def similar_products(
+    *, product: Product, k: int = 8, cheaper: bool = False, state: RecommendationState | None = None
+) -> list[Product]:
     """The on-sale, in-stock products that look most like this one: its category first, then its slot,
     nearest first (never the product itself).
 
     ``cheaper`` keeps only items priced below this product: "the same look for less". The result is
-    cached until the catalog changes (:mod:`recommender.selectors.freshness`).
+    cached until the catalog changes, the ranking behind it until vectors change
+    (:mod:`recommender.selectors.freshness`); ``state``: the one the page read for all its sections.
     """
     return cached_while_unchanged(
-        "similar", (product.pk, k, int(cheaper)), lambda: _similar_products(product=product, k=k, cheaper=cheaper)
+        "similar",
+        (product.pk, k, int(cheaper)),
+        lambda: _similar_products(product=product, k=k, cheaper=cheaper, state=state),
+        state=state,
     )
 
 
-def _similar_products(*, product: Product, k: int, cheaper: bool) -> list[Product]:
+def _similar_ranking(product: Product, k: int) -> tuple[int, ...] | None:
+    """Product ids of the nearest look-alikes, nearest first, on sale or not; ``None``: not indexed."""
     version = current_version()
-    if version is None:
-        return []
-    query = product_vector_query(product=product, version=version)
+    query = product_vector_query(product=product, version=version) if version else None
     if query is None:
-        return []
+        return None
     fill_below = 2 * k  # a category with at least this many items needs no help from the slot
-    ranked = _ranked_neighbour_ids(query, limit=settings.RECOMMENDER_CANDIDATES, fill_below=fill_below)
-    return _available_in_order(ranked, query, k=k, max_price=product.price if cheaper else None)
+    return tuple(_ranked_neighbour_ids(query, limit=settings.RECOMMENDER_CANDIDATES, fill_below=fill_below))
+
+
+def _similar_products(*, product: Product, k: int, cheaper: bool, state: RecommendationState | None) -> list[Product]:
+    ranked = ranking_cached(
+        "similar", (product.pk, product.category_id, k), lambda: _similar_ranking(product, k), state=state
+    )
+    if ranked is None:
+        return []
+    max_price = product.price if cheaper else None
+    chosen = first_on_sale(ranked, k=k, max_price=max_price)
+    if len(chosen) < k:  # too few of the ranked are on sale (or cheaper): an exact search fills the list
+        version = current_version()
+        query = product_vector_query(product=product, version=version) if version else None
+        ids = _exact_neighbours(query, k=k, max_price=max_price) if query else []
+        if len(ids) > len(chosen):
+            chosen = products_in_order(ids)
+    return chosen

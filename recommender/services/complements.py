@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from PIL import Image
 
 from recommender import inference
@@ -28,6 +28,8 @@ from shop.models import Product
 logger = logging.getLogger(__name__)
 
 WHITE = (255, 255, 255)
+#: How many street garments count as "like this" product when looking for outfits that back a pairing.
+STREET_NEIGHBOURS = 25
 
 
 def garment_cut(image: Image.Image, mask: np.ndarray) -> tuple[Image.Image, np.ndarray | None]:
@@ -128,3 +130,49 @@ def garment_complement_query(*, garment: Garment, crop: Image.Image | None = Non
     features = complement_features(embedding=np.asarray(garment.embedding, dtype=np.float32), crop=crop, mask=None)
     query = model.encode(features[None, :], slot=garment.slot, role="query")[0]
     return ComplementQuery(query.tolist(), targets, model.version)
+
+
+#: For each complement-vector row: the street garments of its product's slot nearest its product's garment
+#: vector (exact cosine search), made by the same embedder. Rows whose product has no indexed vector get none.
+_STREET_SUPPORT_SQL = """
+UPDATE recommender_complementvector AS cv
+SET street_photos = found.photos, street_distances = found.distances, street_version = found.version
+FROM (
+    SELECT own.product_id,
+           coalesce(near.photos, '{}') AS photos,
+           coalesce(near.distances, '{}') AS distances,
+           coalesce(gv.model_version, '') AS version
+    FROM recommender_complementvector AS own
+    LEFT JOIN recommender_garmentvector AS gv
+           ON gv.product_id = own.product_id AND gv.status = 'indexed' AND gv.embedding IS NOT NULL
+    LEFT JOIN LATERAL (
+        SELECT array_agg(n.photo_id ORDER BY n.distance) AS photos,
+               array_agg(n.distance ORDER BY n.distance) AS distances
+        FROM (
+            SELECT g.photo_id, g.embedding <=> gv.embedding AS distance
+            FROM recommender_garment AS g
+            WHERE g.is_street AND g.slot = gv.slot AND g.embedder_version = gv.model_version
+              AND g.embedding IS NOT NULL
+            ORDER BY distance
+            LIMIT %(neighbours)s
+        ) AS n
+    ) AS near ON true
+    WHERE %(every)s OR own.product_id = ANY(%(ids)s)
+) AS found
+WHERE cv.product_id = found.product_id
+"""
+
+
+def street_support_refresh(*, product_ids: Sequence[int] | None = None) -> int:
+    """Store which street outfits are "like" each product (``None``: every product with complement vectors).
+
+    A pairing's reason, "worn together in N street outfits like this", counts the outfits whose garments
+    are among the :data:`STREET_NEIGHBOURS` nearest to both products. The nearest are found once, here, in
+    one SQL statement (an exact search over the street garments), when a product is indexed and when
+    street outfits are ingested; the product page only reads them. Returns the rows written."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _STREET_SUPPORT_SQL,
+            {"neighbours": STREET_NEIGHBOURS, "every": product_ids is None, "ids": list(product_ids or [])},
+        )
+        return cursor.rowcount

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -20,24 +18,19 @@ from recommender.ml.images import ImageError, open_image
 from recommender.ml.weights import WeightsError
 from recommender.models import EMBEDDING_DIM, GarmentVector
 from recommender.selectors.indexing import current_complement_version, stale_vectors_q
-from recommender.services.complements import complement_vectors_store
+from recommender.services.complements import complement_vectors_store, street_support_refresh
 from shop.errors import ApplicationError
 from shop.models import Product
 
 logger = logging.getLogger(__name__)
 
-VECTORS_GENERATION_KEY = "recommender:vectors-generation"
-
 
 def vectors_changed() -> None:
-    """Invalidate cached neighbour lists and street-outfit support: bump the generation their keys
-    carry, and the catalog's change counter that cached recommendation results carry
-    (:mod:`recommender.selectors.freshness`)."""
-    try:
-        cache.incr(VECTORS_GENERATION_KEY)
-    except ValueError:
-        vectors_generation()
-    catalog_changed()
+    """Garment vectors or street outfits changed: advance both counters that cached recommendations
+    carry (:mod:`recommender.selectors.freshness`), the rankings' and the catalog's. The writes to
+    vector tables advance them too; this covers a change no trigger sees."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval('recommender_ranking_changes'), nextval('recommender_catalog_changes')")
 
 
 def catalog_changed() -> None:
@@ -45,12 +38,6 @@ def catalog_changed() -> None:
     ``recommender.0007`` counts every write to products, rules and vectors)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT nextval('recommender_catalog_changes')")
-
-
-def vectors_generation() -> int:
-    """The generation every cached neighbour list carries. A lost key (an emptied or evicted cache)
-    starts again from the clock, never from a number that older cached entries may carry."""
-    return cache.get_or_set(VECTORS_GENERATION_KEY, time.time_ns(), timeout=None)
 
 
 def product_index_request(*, product: Product) -> GarmentVector:
@@ -197,5 +184,6 @@ def products_embed(*, product_ids: Sequence[int]) -> dict[str, int]:
             for product, vector, look in zip(ready, vectors, looks, strict=True):
                 vector_store(product=product, vector=vector, model_version=model.version, look=look)
         complement_vectors_store(products=ready, images=images, masks=masks)
+        street_support_refresh(product_ids=[p.pk for p in ready])
         vectors_changed()
     return {"indexed": len(ready), "failed": failed, "skipped": skipped}

@@ -221,10 +221,13 @@ def outfits_ingest(
                 report.current += 1
                 continue
             _store(report, source, outfit, segmenter_version=version)
-    if report.kept or report.dropped:
-        from recommender.services.indexing import vectors_changed
+    from recommender.services.complements import street_support_refresh
+    from recommender.services.indexing import vectors_changed
 
-        vectors_changed()  # the street outfits that back each pairing have changed
+    # The street outfits that back each pairing may have changed: every product's are looked up again
+    # (one statement; also fills in products indexed before any outfit was ingested).
+    street_support_refresh()
+    vectors_changed()
     return report
 
 

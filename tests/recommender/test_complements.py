@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from recommender.models import COMPLEMENT_DIM, ComplementRule, ComplementVector, Garment, OutfitPhoto
 from recommender.selectors.complements import complements_for
+from recommender.services.complements import street_support_refresh
 from recommender.services.indexing import vector_store
 from shop.models import CartItem
 from tests.factories import CategoryFactory, ProductFactory
@@ -125,11 +126,47 @@ def test_a_pairing_backed_by_street_outfits_says_so_and_shows_one(complement_ver
                 photo=photo, slot=slot, origin="annotation", is_street=True, bbox=[0, 0, 1, 1], pixel_share=0.2,
                 embedding=unit(look + 0.05 * RNG.normal(size=512)).tolist(), embedder_version=version,
             )  # fmt: skip
+    assert "Worn together" not in complements_for(product=top).items[0].reason  # not looked up yet
+
+    street_support_refresh()  # what ingesting street outfits does
 
     [suggestion] = complements_for(product=top).items
-
     assert suggestion.reason == "Worn together in 3 street outfits like this"
     assert suggestion.outfit_photo is not None and suggestion.outfit_photo.source == "street_annotated"
+
+
+def test_street_support_is_the_nearest_street_garments_of_the_slot_and_follows_the_outfits(
+    complement_version, slots, embedder_weights_dir
+):
+    from recommender import inference
+
+    version = inference.current_model_version()
+    look = unit(RNG.normal(size=512))
+    top = store(ProductFactory(category=slots["top"]), complement_version).product
+    bottom = store(ProductFactory(category=slots["bottom"]), complement_version).product
+    vector_store(product=top, vector=look, model_version=version)
+    photos = []
+    for n, (slot, noise) in enumerate((("top", 0.1), ("top", 0.3), ("bottom", 0.0), ("top", 2.0))):
+        photo = OutfitPhoto.objects.create(source="street_annotated", external_id=str(n), image="outfits/x.jpg")
+        Garment.objects.create(
+            photo=photo, slot=slot, origin="annotation", is_street=True, bbox=[0, 0, 1, 1], pixel_share=0.2,
+            embedding=unit(look + noise * RNG.normal(size=512)).tolist(), embedder_version=version,
+        )  # fmt: skip
+        photos.append(photo)
+    Garment.objects.create(  # a customer's photo never backs a pairing
+        photo=OutfitPhoto.objects.create(source="customer", image="outfits/y.jpg"), slot="top", origin="segmenter",
+        bbox=[0, 0, 1, 1], pixel_share=0.2, embedding=look.tolist(), embedder_version=version,
+    )  # fmt: skip
+
+    assert street_support_refresh(product_ids=[top.pk]) == 1
+    row = ComplementVector.objects.get(product=top)
+    assert row.street_photos == [photos[0].pk, photos[1].pk, photos[3].pk]  # tops only, nearest first
+    assert row.street_distances == sorted(row.street_distances) and row.street_version == version
+    assert ComplementVector.objects.get(product=bottom).street_version == ""  # not asked for, and not indexed
+
+    photos[0].delete()
+    street_support_refresh()
+    assert ComplementVector.objects.get(product=top).street_photos == [photos[1].pk, photos[3].pk]
 
 
 def test_without_street_support_the_reason_speaks_of_colour(complement_version, slots):

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from recommender import inference
 from recommender.models import ComplementRule
 from recommender.selectors.complements import complements_for
-from recommender.selectors.freshness import catalog_changes
+from recommender.selectors.freshness import catalog_changes, ranking_changes
 from recommender.selectors.similar import similar_products
 from recommender.services.indexing import vector_store
 from shop.models import Product
@@ -138,3 +138,45 @@ def test_new_street_outfits_invalidate_cached_results():
     before = catalog_changes()
     vectors_changed()
     assert catalog_changes() != before
+
+
+def test_only_vector_rule_and_category_writes_reorder_rankings(tops):
+    """The rankings' counter ignores product writes (prices, stock, names): those only change what is shown."""
+    query, first, *rest = tops
+    before = ranking_changes()
+    Product.objects.filter(pk=first.pk).update(price=Decimal("12"), stock=0, name="Renamed")
+    assert ranking_changes() == before
+    ComplementRule.objects.create(product=query, other=first, kind=ComplementRule.Kind.BLOCK)
+    assert ranking_changes() != before
+    before = ranking_changes()
+    vector_store(product=first, vector=unit(RNG.normal(size=512)), model_version=inference.current_model_version())
+    assert ranking_changes() != before
+
+
+def _vector_searches(queries) -> list[str]:
+    return [q["sql"] for q in queries if "<=>" in q["sql"]]
+
+
+def test_after_a_product_write_the_page_filters_the_cached_ranking_without_searching_again(tops, client, settings):
+    settings.RECOMMENDER_SIMILAR_ON_PAGE, settings.RECOMMENDER_COMPLEMENTS_ON_PAGE = 2, 1  # short lists need no fill-in
+    query, first, second, third = tops
+    bottoms = CategoryFactory(slug="bottoms", slot="bottom")
+    skirt = ProductFactory(category=bottoms)
+    ComplementRule.objects.create(product=query, other=skirt, kind=ComplementRule.Kind.PIN)
+    client.get(query.get_absolute_url())  # both rankings are computed and cached
+
+    Product.objects.filter(pk=first.pk).update(stock=0)
+    Product.objects.filter(pk=second.pk).update(name="Second, renamed", price=Decimal("20"))
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get(query.get_absolute_url()).content.decode()
+
+    assert _vector_searches(queries) == []  # the rankings came from the cache
+    section = html.split('id="similar-items"', 1)[1]
+    assert first.get_absolute_url() not in section  # sold out: gone at once
+    assert "Second, renamed" in section and "20" in section  # the rows are read fresh
+    assert skirt.name in html.split('id="complete-the-look"', 1)[1].split('id="similar-items"', 1)[0]
+
+    vector_store(product=third, vector=unit(RNG.normal(size=512)), model_version=inference.current_model_version())
+    with CaptureQueriesContext(connection) as queries:
+        client.get(query.get_absolute_url())
+    assert _vector_searches(queries)  # a vector changed: the ranking is searched again
