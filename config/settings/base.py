@@ -95,7 +95,7 @@ REDIS_URL = env("REDIS_URL", default="") or embedded_redis(VAR_DIR / "redis")
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "config.cache.SharedClientRedisCache",
         "LOCATION": env("CACHE_URL", default="") or redis_url_with_db(REDIS_URL, 1),
         "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="shop"),
         "TIMEOUT": 300,

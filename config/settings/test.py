@@ -12,7 +12,7 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "var" / "test-media")
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="shop-test")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "config.cache.SharedClientRedisCache",
         "LOCATION": redis_url_with_db(REDIS_URL, 2),
         "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="shop-test"),
     }
