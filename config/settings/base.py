@@ -88,6 +88,19 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # checked before reuse so a restarted database is reconnected transparently.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# pgvector's HNSW scan for the recommender's queries, set once per connection (recommender/selectors/hnsw.py):
+# deep enough for the candidate over-fetch (RECOMMENDER_CANDIDATES), filtered scans continued until full.
+RECOMMENDER_HNSW_EF_SEARCH = env.int("RECOMMENDER_HNSW_EF_SEARCH", default=100)
+_db_options = DATABASES["default"].setdefault("OPTIONS", {})
+_db_options["options"] = " ".join(
+    filter(
+        None,
+        [
+            _db_options.get("options", ""),
+            f"-c hnsw.ef_search={RECOMMENDER_HNSW_EF_SEARCH} -c hnsw.iterative_scan=strict_order",
+        ],
+    )
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: REDIS_URL, or the embedded one --------------------------------------------------

@@ -23,6 +23,7 @@ from recommender.ml.colour.lab import delta_e_2000
 from recommender.models import COMPLEMENT_TARGETS, ComplementRule, ComplementVector, OutfitPhoto
 from recommender.selectors.availability import first_on_sale, products_in_order
 from recommender.selectors.freshness import RecommendationState, cached_while_unchanged, ranking_cached
+from recommender.selectors.hnsw import hnsw_scan
 from recommender.selectors.indexing import current_complement_version, current_version
 from shop.models import Product
 
@@ -79,8 +80,7 @@ class ComplementQuery:
 
 def _ranked_candidate_ids(question: ComplementQuery, *, limit: int) -> list[int]:
     """Product ids of the best candidates for the question (approximate: one HNSW query)."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(40, min(limit, 1000))])
+    with hnsw_scan(limit):
         return list(
             ComplementVector.objects.filter(slot__in=list(question.targets), model_version=question.model_version)
             .exclude(product_id=question.exclude_product_id)
@@ -230,7 +230,8 @@ def _ranking(product: Product, targets: tuple[str, ...] | None) -> _Ranking:
     question = ComplementQuery(vector.query, targets, vector.model_version, exclude_product_id=product.pk)
     exclude = blocked | set(pins)
     ranked = [pk for pk in _ranked_candidate_ids(question, limit=settings.RECOMMENDER_CANDIDATES) if pk not in exclude]
-    lab, evidence = _evidence(product, ranked)
+    # Evidence for the pieces a page is likely to show; one found further down is looked up when shown.
+    lab, evidence = _evidence(product, ranked[: 3 * settings.RECOMMENDER_COMPLEMENTS_ON_PAGE])
     return _Ranking(tuple(pins), frozenset(blocked), tuple(ranked), question, lab, evidence)
 
 

@@ -32,6 +32,7 @@ from recommender import inference
 from recommender.models import GarmentVector
 from recommender.selectors.availability import first_on_sale, products_in_order
 from recommender.selectors.freshness import RecommendationState, cached_while_unchanged, ranking_cached
+from recommender.selectors.hnsw import hnsw_scan
 from recommender.selectors.indexing import current_version
 from shop.models import Product
 
@@ -85,10 +86,7 @@ def _ranked_neighbour_ids(query: VectorQuery, *, limit: int, fill_below: int | N
     Usually one HNSW query; the exact fallback covers a category whose items are mostly sold out."""
     ranked: list[int] = []
     fill_below = limit if fill_below is None else fill_below
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(  # one round trip for both settings
-            "SET LOCAL hnsw.ef_search = %s; SET LOCAL hnsw.iterative_scan = strict_order", [max(40, min(limit, 1000))]
-        )
+    with hnsw_scan(limit):
         for category in _passes(query):
             if len(ranked) >= (limit if category else fill_below):
                 break

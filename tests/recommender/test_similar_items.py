@@ -4,12 +4,13 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.urls import reverse
 
 from recommender import inference
 from recommender.models import GarmentVector
-from recommender.selectors.similar import similar_products
+from recommender.selectors.similar import _ranked_neighbour_ids, product_vector_query, similar_products
 from recommender.services.indexing import vector_store, vectors_changed
 from shop.errors import ApplicationError
 from tests.factories import CategoryFactory, ProductFactory
@@ -148,3 +149,27 @@ def test_cached_neighbours_follow_stock_at_once_and_reindexing_invalidates_them(
     index(newcomer, near(base, 0.01), version)
     vectors_changed()
     assert similar_products(product=query, k=3) == [newcomer]
+
+
+def test_every_connection_starts_with_the_recommenders_hnsw_scan(version, django_assert_num_queries):
+    """No SET per query: the over-fetch fits the connection's ef_search, filtered scans keep going."""
+    from django.db import connections
+
+    tops = CategoryFactory(slug="tops", slot="top")
+    product = ProductFactory(category=tops)
+    index(product, unit(RNG.normal(size=512)), version)
+    for _ in range(3):
+        index(ProductFactory(category=tops), unit(RNG.normal(size=512)), version)
+    fresh = connections.create_connection("default")
+    try:
+        with fresh.cursor() as cursor:
+            cursor.execute("SELECT '[1,2]'::vector")  # pgvector's settings exist once it is loaded
+            cursor.execute("SHOW hnsw.ef_search")
+            assert int(cursor.fetchone()[0]) >= settings.RECOMMENDER_CANDIDATES
+            cursor.execute("SHOW hnsw.iterative_scan")
+            assert cursor.fetchone()[0] == "strict_order"
+    finally:
+        fresh.close()
+    query = product_vector_query(product=product, version=version)
+    with django_assert_num_queries(1):  # the category's pass; it has fewer than asked, so the slot's adds none
+        assert len(_ranked_neighbour_ids(query, limit=settings.RECOMMENDER_CANDIDATES, fill_below=2)) == 3
