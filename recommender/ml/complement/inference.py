@@ -22,7 +22,7 @@ import torch
 
 from recommender.ml.complement import WEIGHTS_NAME
 from recommender.ml.complement.features import FEATURE_DIM, FEATURE_VERSION
-from recommender.ml.complement.model import ROLES, SLOTS, ComplementNet, load_complement_net
+from recommender.ml.complement.model import ROLES, SLOTS, ComplementEnsemble, ComplementNet, load_complement_net
 from recommender.ml.loading import LoadOnce
 from recommender.ml.weights import WeightsError
 
@@ -38,7 +38,7 @@ COMPLEMENT_SLOTS: dict[str, tuple[str, ...]] = {
 class ComplementModel:
     """The shipped two-tower model, ready to encode garment features."""
 
-    def __init__(self, net: ComplementNet, meta: dict[str, Any]) -> None:
+    def __init__(self, net: ComplementNet | ComplementEnsemble, meta: dict[str, Any]) -> None:
         self.net = net.eval()
         self.meta = meta
         self.version: str = str(meta.get("sha256", "untracked"))

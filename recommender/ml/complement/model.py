@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import torch
@@ -40,10 +40,18 @@ class ComplementConfig:
     #: Append the garment's own colour histogram (unit length) to both towers, weighted by a learnt
     #: share: the pair score is then (1 - w)·learnt + w·colour similarity, still one inner product.
     colour_residual: bool = False
+    #: Independently trained members (other seeds) whose unit vectors are concatenated, each scaled by
+    #: 1/sqrt(members): a pair scores the members' mean score, still one inner product. With the colour
+    #: residual the members share one histogram block, weighted by their mean share (the same scores).
+    members: int = 1
 
     @property
     def output_dim(self) -> int:
-        return self.dim + (HISTOGRAM_DIM if self.colour_residual else 0)
+        return self.dim * self.members + (HISTOGRAM_DIM if self.colour_residual else 0)
+
+    def member(self) -> ComplementConfig:
+        """The configuration of one member."""
+        return replace(self, members=1)
 
 
 class ComplementNet(nn.Module):
@@ -73,22 +81,63 @@ class ComplementNet(nn.Module):
         if config.colour_residual:
             self.colour_logit = nn.Parameter(torch.zeros(()))
 
-    def forward(self, features: torch.Tensor, *, slot: str, role: str) -> torch.Tensor:
+    def learnt(self, features: torch.Tensor, *, slot: str, role: str) -> torch.Tensor:
+        """The learnt unit vectors [N, dim], before any colour residual."""
         if role not in ROLES:
             raise ValueError(f"role must be one of {ROLES}, not {role!r}")
         if slot not in SLOTS:
             raise ValueError(f"slot must be one of {SLOTS}, not {slot!r}")
         x = (features - self.feature_mean) / self.feature_std
-        learnt = F.normalize(self.heads[f"{role}_{slot}"](self.trunks[role](x)), dim=-1)
+        return F.normalize(self.heads[f"{role}_{slot}"](self.trunks[role](x)), dim=-1)
+
+    def colour_share(self) -> torch.Tensor:
+        """The learnt weight of the colour histogram's similarity in a pair's score (colour residual only)."""
+        return torch.sigmoid(self.colour_logit)
+
+    def forward(self, features: torch.Tensor, *, slot: str, role: str) -> torch.Tensor:
+        learnt = self.learnt(features, slot=slot, role=role)
         if not self.config.colour_residual:
             return learnt
-        share = torch.sigmoid(self.colour_logit)
-        histogram = F.normalize(features[..., HISTOGRAM], dim=-1)
-        return torch.cat([learnt * (1 - share).sqrt(), histogram * share.sqrt()], dim=-1)
+        share = self.colour_share()
+        return torch.cat([learnt * (1 - share).sqrt(), _histogram(features) * share.sqrt()], dim=-1)
 
 
-def build_complement_net(config: ComplementConfig | None = None) -> ComplementNet:
-    return ComplementNet(config or ComplementConfig())
+def _histogram(features: torch.Tensor) -> torch.Tensor:
+    return F.normalize(features[..., HISTOGRAM], dim=-1)
+
+
+class ComplementEnsemble(nn.Module):
+    """Members of one configuration, trained apart: features [N, F] → [N, output_dim], unit length."""
+
+    def __init__(self, config: ComplementConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.members = nn.ModuleList(ComplementNet(config.member()) for _ in range(config.members))
+
+    @classmethod
+    def of(cls, members: list[ComplementNet]) -> ComplementEnsemble:
+        ensemble = cls(replace(members[0].config, members=len(members)))
+        for mine, trained in zip(ensemble.members, members, strict=True):
+            mine.load_state_dict(trained.state_dict())
+        return ensemble
+
+    def forward(self, features: torch.Tensor, *, slot: str, role: str) -> torch.Tensor:
+        n = len(self.members)
+        if not self.config.colour_residual:
+            return torch.cat([m(features, slot=slot, role=role) for m in self.members], dim=-1) / n**0.5
+        # mean_i[(1 - s_i)·learnt_i + s_i·colour] = Σ_i (1 - s_i)/n·learnt_i + mean(s)·colour: one colour block.
+        shares = [m.colour_share() for m in self.members]
+        parts = [
+            m.learnt(features, slot=slot, role=role) * ((1 - share) / n).sqrt()
+            for m, share in zip(self.members, shares, strict=True)
+        ]
+        mean_share = torch.stack(shares).mean()
+        return torch.cat([*parts, _histogram(features) * mean_share.sqrt()], dim=-1)
+
+
+def build_complement_net(config: ComplementConfig | None = None) -> ComplementNet | ComplementEnsemble:
+    config = config or ComplementConfig()
+    return ComplementNet(config) if config.members == 1 else ComplementEnsemble(config)
 
 
 def config_to_meta(config: ComplementConfig) -> dict[str, Any]:
@@ -96,12 +145,12 @@ def config_to_meta(config: ComplementConfig) -> dict[str, Any]:
 
 
 def config_from_meta(meta: Mapping[str, Any]) -> ComplementConfig:
-    return ComplementConfig(**meta["config"])
+    return ComplementConfig(**meta["config"])  # weights from before ensembles have one member
 
 
 def load_complement_net(
     name: str = WEIGHTS_NAME, *, directory: str | os.PathLike | None = None
-) -> tuple[ComplementNet, Weights]:
+) -> tuple[ComplementNet | ComplementEnsemble, Weights]:
     """The shipped module in eval mode, after the hash check (``WeightsError`` otherwise)."""
     weights = load_weights(name, directory=directory)
     net = build_complement_net(config_from_meta(weights.meta))

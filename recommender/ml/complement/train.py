@@ -34,7 +34,13 @@ from recommender.ml.complement import WEIGHTS_NAME
 from recommender.ml.complement.evaluate import evaluate_garments, garment_set_from_table
 from recommender.ml.complement.features import FEATURE_DIM, FEATURE_LAYOUT, FEATURE_VERSION
 from recommender.ml.complement.inference import COMPLEMENT_SLOTS, ComplementModel
-from recommender.ml.complement.model import SLOTS, ComplementConfig, build_complement_net, config_to_meta
+from recommender.ml.complement.model import (
+    SLOTS,
+    ComplementConfig,
+    ComplementEnsemble,
+    build_complement_net,
+    config_to_meta,
+)
 from recommender.ml.weights import save_weights
 
 
@@ -84,7 +90,48 @@ def train(
     validate_every: int = 50,
     log=print,
 ):
-    """The trained module and its validation results (see the module docstring)."""
+    """The trained module and its validation results (see the module docstring).
+
+    With ``config.members`` > 1, each member is trained on its own, with seeds ``seed``,
+    ``seed + 1``, …, and the members are joined into one :class:`ComplementEnsemble`."""
+    members, history = [], []
+    for number in range(config.members):
+        net, member_history, n_pairs = _train_member(
+            table,
+            config=config.member(),
+            steps=steps,
+            lr=lr,
+            weight_decay=weight_decay,
+            tau=tau,
+            hard_weight=hard_weight,
+            margin=margin,
+            jitter=jitter,
+            seed=seed + number,
+            validate_every=validate_every,
+            log=log,
+        )
+        members.append(net)
+        history += [{"member": number, **entry} for entry in member_history] if config.members > 1 else member_history
+    net = members[0] if config.members == 1 else ComplementEnsemble.of(members)
+    result = validate(net, table, table["split"] == "val", seed)
+    return net.eval(), result, history, n_pairs
+
+
+def _train_member(
+    table: dict[str, np.ndarray],
+    *,
+    config: ComplementConfig,
+    steps: int,
+    lr: float,
+    weight_decay: float,
+    tau: float,
+    hard_weight: float,
+    margin: float,
+    jitter: bool,
+    seed: int,
+    validate_every: int,
+    log,
+):
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     train_rows = np.nonzero(table["split"] == "train")[0]
@@ -145,8 +192,7 @@ def train(
             }
             history.append(entry)
             log(json.dumps(entry))
-    result = validate(net, table, val_rows, seed)
-    return net.eval(), result, history, len(pairs)
+    return net.eval(), history, len(pairs)
 
 
 def load_tables(cache_dir: Path, sources: Sequence[str]) -> tuple[dict[str, np.ndarray], dict]:
@@ -179,6 +225,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--hidden", type=int, default=256)
     parser.add_argument("--dim", type=int, default=64)
     parser.add_argument("--dropout", type=float, default=0.3)
+    parser.add_argument("--members", type=int, default=1, help="independently trained members, joined in one vector")
     parser.add_argument("--no-jitter", dest="jitter", action="store_false")
     parser.add_argument(
         "--colour-residual", action="store_true", help="add the colour histogram similarity with a learnt weight"
@@ -192,7 +239,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     table, cache_meta = load_tables(Path(args.cache), [s for s in args.sources.split(",") if s])
     config = ComplementConfig(
-        hidden=args.hidden, dim=args.dim, dropout=args.dropout, colour_residual=args.colour_residual
+        hidden=args.hidden,
+        dim=args.dim,
+        dropout=args.dropout,
+        colour_residual=args.colour_residual,
+        members=args.members,
     )
     net, result, history, n_pairs = train(
         table,

@@ -7,7 +7,7 @@ import torch
 from recommender.ml.complement import WEIGHTS_NAME
 from recommender.ml.complement.features import FEATURE_DIM, FEATURE_VERSION
 from recommender.ml.complement.inference import COMPLEMENT_SLOTS, ComplementModel, get_complement_model
-from recommender.ml.complement.model import ComplementConfig, build_complement_net, config_to_meta
+from recommender.ml.complement.model import ComplementConfig, ComplementEnsemble, build_complement_net, config_to_meta
 from recommender.ml.weights import WeightsError, save_weights
 from tests.conftest import make_complement_weights
 
@@ -120,3 +120,33 @@ def test_the_colour_residual_makes_same_coloured_garments_score_higher_and_keeps
     assert np.allclose(np.linalg.norm(c, axis=1), 1, atol=1e-5)
     scores = (q @ c.T)[0]
     assert scores[0] > scores[1] + 0.5
+
+
+@pytest.mark.parametrize("colour_residual", [False, True])
+def test_an_ensemble_scores_the_mean_of_its_members_scores_in_one_vector_and_round_trips(tmp_path, colour_residual):
+    torch.manual_seed(1)
+    members = [
+        build_complement_net(ComplementConfig(hidden=0, dim=8, colour_residual=colour_residual)).eval()
+        for _ in range(3)
+    ]
+    if colour_residual:  # members learn their own colour shares; the ensemble keeps one colour block
+        for member, logit in zip(members, (-1.0, 0.0, 2.0), strict=True):
+            member.colour_logit.data.fill_(logit)
+    ensemble = ComplementEnsemble.of(members).eval()
+    dim = 24 + (100 if colour_residual else 0)
+    assert ensemble.config.members == 3 and ensemble.config.output_dim == dim
+    a, b = torch.from_numpy(_features(1, seed=1)), torch.from_numpy(_features(1, seed=2))
+    with torch.inference_mode():
+        joined = (ensemble(a, slot="top", role="query") @ ensemble(b, slot="bottom", role="candidate").T).item()
+        each = [(m(a, slot="top", role="query") @ m(b, slot="bottom", role="candidate").T).item() for m in members]
+    assert joined == pytest.approx(np.mean(each), abs=1e-5)
+
+    meta = {"config": config_to_meta(ensemble.config), "feature_version": FEATURE_VERSION, "embedder_sha256": "0" * 64}
+    save_weights(WEIGHTS_NAME, ensemble.state_dict(), meta, directory=tmp_path)
+    model = ComplementModel.load(directory=tmp_path)
+    assert model.dim == dim
+    vectors = model.encode(_features(3), slot="bottom", role="candidate")
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-3)
+    with torch.inference_mode():
+        expected = ensemble(torch.from_numpy(_features(3)), slot="bottom", role="candidate").numpy()
+    assert np.allclose(vectors, expected, atol=2e-3)  # fp16 weights

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from recommender.ml.complement.evaluate import (
     GarmentSet,
@@ -103,3 +104,20 @@ def test_training_learns_pairs_that_are_learnable():
     assert n_pairs == 2 * sum(1 for p in set(table["photo"][table["split"] == "train"]))
     assert result["same_photo"]["methods"]["model"]["fitb"] > 0.6  # random: 0.25
     assert len(history) == 2 and not net.training
+
+
+def test_members_are_trained_apart_with_their_own_seeds_and_joined_into_one_model():
+    table = _garments(n_photos=80, views=2)
+    net, result, history, _ = train(
+        table,
+        config=ComplementConfig(hidden=0, dim=8, members=2),
+        steps=20,
+        lr=1e-2,
+        validate_every=20,
+        log=lambda _: None,
+    )
+    assert net.config.output_dim == 16 and len(net.members) == 2
+    assert [entry["member"] for entry in history] == [0, 1]
+    first, second = (m.heads["query_top"].weight for m in net.members)
+    assert not torch.allclose(first, second)  # other seeds, other members
+    assert result["same_photo"]["methods"]["model"]["fitb"] > 0.5
