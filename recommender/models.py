@@ -222,7 +222,7 @@ class ComplementRule(models.Model):
 
 
 #: Dimension of the complement model's query and candidate vectors (its manifest says the same).
-COMPLEMENT_DIM = 32
+COMPLEMENT_DIM = 164
 
 #: Which catalog slots go with which: a top (or outerwear) gets bottoms, a bottom gets tops, a dress gets outerwear.
 COMPLEMENT_TARGETS: dict[str, tuple[str, ...]] = {
