@@ -1,6 +1,6 @@
 """``manage.py benchmark_vector_search --n 100000 [--dim 512]``: pgvector latency and recall; one JSON line last.
 
-``--dim 512`` is the garment vectors of similar items; ``--dim 32`` the complement vectors of Complete the look
+``--dim 512`` is the garment vectors of similar items; ``--dim 164`` the complement vectors of Complete the look
 (unit vectors, cosine, one partial HNSW index per question)."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--n", type=int, default=100_000)
-        parser.add_argument("--dim", type=int, default=512, help="512: garment vectors; 32: complement vectors")
+        parser.add_argument("--dim", type=int, default=512, help="512: garment vectors; 164: complement vectors")
         parser.add_argument("--queries", type=int, default=300)
         parser.add_argument("--k", type=int, default=10)
         parser.add_argument("--ef-search", type=int, nargs="+", default=[40, 100])
