@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef, Q
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from recommender.models import ComplementRule, Garment, GarmentVector, OutfitPhoto, PhotoSearch
+from recommender.models import (
+    COMPLEMENT_TARGETS,
+    ComplementRule,
+    ComplementVector,
+    Garment,
+    GarmentVector,
+    OutfitPhoto,
+    PhotoSearch,
+)
 from recommender.selectors.complements import complements_for
-from recommender.selectors.indexing import current_version
+from recommender.selectors.indexing import current_complement_version, current_version
 from recommender.selectors.models import background_model, model_cards
 from recommender.selectors.photo_search import photo_search_stats
 from recommender.selectors.previews import segmentation_preview
@@ -25,12 +33,14 @@ from shop.validators import validate_image_upload
 _BADGE = {"indexed": "#1a7f37", "pending": "#9a6700", "failed": "#cf222e", "stale": "#6e7781", "none": "#6e7781"}
 
 
-def index_state(product: Product, version: str | None) -> str:
+def index_state(product: Product, version: str | None, *, complements_current: bool = True) -> str:
+    """The product's indexing state. ``complements_current``: False when its slot has complements and its
+    complement vectors are missing or were made by another model or from another photo."""
     vector = getattr(product, "garment_vector", None)
     if vector is None:
         return "none"
     if vector.status == GarmentVector.Status.INDEXED and (
-        vector.model_version != version or vector.image_sha256 != product.image_sha256
+        vector.model_version != version or vector.image_sha256 != product.image_sha256 or not complements_current
     ):
         return "stale"
     return vector.status
@@ -128,10 +138,29 @@ class IndexedProductAdmin(ProductAdmin):
         self._version = current_version()
         return super().changelist_view(request, extra_context)
 
+    def get_queryset(self, request):
+        # Whether each product's complement vectors are current, in the listing's one query.
+        version = current_complement_version()
+        current = ComplementVector.objects.filter(
+            product=OuterRef("pk"), model_version=version, image_sha256=OuterRef("image_sha256")
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(complements_current=Exists(current) | ~Q(category__slot__in=list(COMPLEMENT_TARGETS)))
+            if version
+            else super().get_queryset(request)
+        )
+
     @admin.display(description="index")
     def index_state(self, obj: Product):
         vector = getattr(obj, "garment_vector", None)
-        return _badge(index_state(obj, getattr(self, "_version", None)), vector.error if vector else "")
+        current = getattr(obj, "complements_current", True)
+        state = index_state(obj, getattr(self, "_version", None), complements_current=current)
+        title = vector.error if vector else ""
+        if state == "stale" and not current:
+            title = "Complete the look is not indexed for this photo and model yet"
+        return _badge(state, title)
 
     @admin.display(description="preview")
     def complete_the_look(self, obj: Product):

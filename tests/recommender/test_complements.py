@@ -347,3 +347,27 @@ def test_a_complement_model_for_another_embedder_makes_no_vectors(complement_ver
     assert products_embed(product_ids=[top.pk])["indexed"] == 1  # similar items still work
     assert not ComplementVector.objects.exists()
     assert complements_for(product=top).empty_reason == "not_indexed"
+
+
+def test_the_product_list_shows_a_product_stale_until_its_complement_vectors_are_current(
+    client, complement_version, slots
+):
+    from recommender import inference
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    top = ProductFactory(category=slots["top"], name="Linen shirt", image_sha256="1" * 64)
+    shoes = ProductFactory(category=slots["shoes"], name="Loafers", image_sha256="2" * 64)
+    for product in (top, shoes):
+        vector_store(
+            product=product, vector=unit(RNG.normal(size=512)), model_version=inference.current_model_version()
+        )
+
+    # The garment vector is current, but "Complete the look" has nothing for the shirt yet; shoes need none.
+    listing = client.get(reverse("admin:shop_product_changelist")).content.decode()
+    assert listing.count(">stale<") == 1 and "Complete the look is not indexed" in listing
+    store(top, "another-model")
+    assert client.get(reverse("admin:shop_product_changelist")).content.decode().count(">stale<") == 1
+    ComplementVector.objects.filter(product=top).update(model_version=complement_version)
+    listing = client.get(reverse("admin:shop_product_changelist")).content.decode()
+    assert listing.count(">stale<") == 0 and listing.count(">indexed<") == 2
