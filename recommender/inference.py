@@ -12,7 +12,7 @@ import numpy as np
 from django.conf import settings
 from PIL import Image
 
-from recommender.ml.weights import WeightsError, read_manifest
+from recommender.ml.weights import WeightsError, manifest_version
 from shop.errors import ApplicationError
 
 
@@ -24,7 +24,7 @@ def _embedder_source() -> tuple[str, str | None]:
 def current_model_version() -> str:
     """sha256 of the embedder weights in service (raises ``WeightsError`` if they are missing)."""
     name, directory = _embedder_source()
-    return read_manifest(name, directory=directory)["sha256"]
+    return manifest_version(name, directory=directory)[0]
 
 
 def look_weights():
@@ -62,14 +62,14 @@ def current_complement_version() -> str:
     trained on another embedder's features than the one in service: such a model serves nothing (and
     no product waits for its vectors) until it is retrained."""
     name, directory = _complement_source()
-    manifest = read_manifest(name, directory=directory)
-    expected, embedder = manifest.get("embedder_sha256"), current_model_version()
+    version, expected = manifest_version(name, directory=directory)
+    embedder = current_model_version()
     if expected != embedder:
         raise WeightsError(
-            f"The complement model {manifest['sha256'][:12]} expects embedder {str(expected)[:12]}, "
+            f"The complement model {version[:12]} expects embedder {str(expected)[:12]}, "
             f"not {embedder[:12]}: retrain it (docs/models/complement.md)."
         )
-    return manifest["sha256"]
+    return version
 
 
 def complement_model():

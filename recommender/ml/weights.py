@@ -15,6 +15,7 @@ The hash doubles as the model version stored with every vector.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -102,6 +103,29 @@ def read_manifest(name: str, *, directory: str | os.PathLike | None = None) -> d
         return json.loads(manifest_path.read_text())
     except json.JSONDecodeError as exc:
         raise WeightsError(f"The manifest {manifest_path} is not valid JSON: {exc}") from exc
+
+
+def manifest_version(name: str, *, directory: str | os.PathLike | None = None) -> tuple[str, str | None]:
+    """The manifest's ``sha256`` (the model version) and the ``embedder_sha256`` it expects, if any.
+
+    Web requests ask for the models in service several times each: the file is read every time (a
+    replaced file is seen at once) but parsed only when its bytes differ from the last ones seen."""
+    _, manifest_path = weights_paths(name, directory)
+    try:
+        raw = manifest_path.read_bytes()
+    except OSError:
+        meta = read_manifest(name, directory=directory)  # the usual error (or a file that just appeared)
+        return meta["sha256"], meta.get("embedder_sha256")
+    try:
+        return _manifest_version(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise WeightsError(f"The manifest {manifest_path} is not valid JSON: {exc}") from exc
+
+
+@functools.lru_cache(maxsize=32)
+def _manifest_version(raw: bytes) -> tuple[str, str | None]:
+    meta = json.loads(raw)
+    return meta["sha256"], meta.get("embedder_sha256")
 
 
 def load_weights(name: str, *, directory: str | os.PathLike | None = None) -> Weights:

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.contrib.postgres.fields import ArrayField
-from django.db.models import BigIntegerField, F, Func, Value
+from django.db.models import BigIntegerField, BooleanField
+from django.db.models.expressions import RawSQL
 
 from shop.models import Product
 
+_ID = f'"{Product._meta.db_table}"."{Product._meta.pk.column}"'
+
 
 def _in_ranking_order(ids: Sequence[int]):
-    """Products among ``ids`` (with their category), ordered as ``ids`` are: one query."""
-    ranking = Value(list(ids), output_field=ArrayField(BigIntegerField()))
+    """Products among ``ids`` (with their category), ordered as ``ids`` are: one query. The ids travel as
+    one array parameter (for the index lookup and for the order), not as one parameter each."""
+    ranking = [int(pk) for pk in ids]
     return (
         Product.objects.select_related("category")
-        .filter(pk__in=list(ids))
-        .annotate(rank=Func(ranking, F("pk"), function="array_position", output_field=BigIntegerField()))
-        .order_by("rank")
+        .filter(RawSQL(f"{_ID} = ANY(%s::bigint[])", (ranking,), output_field=BooleanField()))
+        .order_by(RawSQL(f"array_position(%s::bigint[], {_ID})", (ranking,), output_field=BigIntegerField()))
     )
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, Q, QuerySet, Subquery
 from pgvector.django import CosineDistance
 
 from recommender.ml.colour.lab import delta_e_2000
@@ -62,46 +62,65 @@ def _rules(product: Product) -> tuple[set[int], list[int]]:
     return blocked, [pk for pk in pins if pk not in blocked]
 
 
-def _current_vector(product: Product, version: str) -> ComplementVector | None:
-    return ComplementVector.objects.filter(
-        product=product, model_version=version, image_sha256=product.image_sha256
-    ).first()
+def _current_vector(product: Product, version: str) -> QuerySet[ComplementVector]:
+    """The product's complement vectors made by ``version`` from its current photo (one row or none)."""
+    return ComplementVector.objects.filter(product=product, model_version=version, image_sha256=product.image_sha256)
 
 
 @dataclass(frozen=True)
 class ComplementQuery:
-    """ "What goes with this?": a complement query vector, the slots that answer it, and the model that made it."""
+    """ "What goes with this?": a complement query vector, the slots that answer it, and the model that made it.
 
-    query: Sequence[float]
+    ``query`` is a vector, or a scalar subquery that reads a product's own query vector inside the
+    ranking query (it never travels to Python and back); ``requires`` then says that row exists."""
+
+    query: Sequence[float] | Subquery
     targets: tuple[str, ...]
     model_version: str
     exclude_product_id: int | None = None
+    requires: Exists | None = None
+
+
+def _product_question(product: Product, targets: tuple[str, ...], version: str) -> ComplementQuery:
+    """How a product asks what goes with it: its own current query vector, read by the database."""
+    own = _current_vector(product, version)
+    return ComplementQuery(
+        Subquery(own.values("query")[:1]), targets, version, exclude_product_id=product.pk, requires=Exists(own)
+    )
+
+
+def _ranked_candidates(question: ComplementQuery) -> QuerySet[ComplementVector]:
+    """The candidates of the question's slots, nearest its query vector first (a partial HNSW index's scan)."""
+    qs = ComplementVector.objects.filter(slot__in=list(question.targets), model_version=question.model_version)
+    if question.requires is not None:
+        qs = qs.filter(question.requires)
+    return (
+        qs.exclude(product_id=question.exclude_product_id)
+        .annotate(distance=CosineDistance("candidate", question.query))
+        .order_by("distance")
+    )
 
 
 def _ranked_candidate_ids(question: ComplementQuery, *, limit: int) -> list[int]:
     """Product ids of the best candidates for the question (approximate: one HNSW query)."""
     with hnsw_scan(limit):
-        return list(
-            ComplementVector.objects.filter(slot__in=list(question.targets), model_version=question.model_version)
-            .exclude(product_id=question.exclude_product_id)
-            .annotate(distance=CosineDistance("candidate", question.query))
-            .order_by("distance")
-            .values_list("product_id", flat=True)[:limit]
-        )
+        return list(_ranked_candidates(question).values_list("product_id", flat=True)[:limit])
 
 
 def _exact_candidate_ids(question: ComplementQuery, *, k: int, exclude: set[int]) -> list[int]:
     """Exact search with every filter in SQL: k rows whenever k qualify."""
+    qs = ComplementVector.objects.filter(
+        slot__in=list(question.targets),
+        model_version=question.model_version,
+        product__is_active=True,
+        product__stock__gt=0,
+    )
+    if question.requires is not None:
+        qs = qs.filter(question.requires)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_indexscan = off")
         return list(
-            ComplementVector.objects.filter(
-                slot__in=list(question.targets),
-                model_version=question.model_version,
-                product__is_active=True,
-                product__stock__gt=0,
-            )
-            .exclude(product_id__in=exclude)
+            qs.exclude(product_id__in=exclude)
             .annotate(distance=CosineDistance("candidate", question.query))
             .order_by("distance")
             .values_list("product_id", flat=True)[:k]
@@ -215,7 +234,8 @@ class _Ranking:
     blocked: frozenset[int] = frozenset()
     #: The model's best candidates, best first, blocked ones and pins left out; ``None``: not indexed.
     ranked: tuple[int, ...] | None = None
-    question: ComplementQuery | None = None
+    #: The complement model that ranked them (the exact search that fills a short list asks it too).
+    version: str | None = None
     #: The product's own colour, and what backs each ranked pairing (for the reasons).
     lab: tuple[float, ...] | None = None
     evidence: dict[int, _Evidence] = field(default_factory=dict)
@@ -224,15 +244,17 @@ class _Ranking:
 def _ranking(product: Product, targets: tuple[str, ...] | None) -> _Ranking:
     blocked, pins = _rules(product)
     version = current_complement_version() if targets is not None else None
-    vector = _current_vector(product, version) if version else None
-    if vector is None:
+    if version is None:
         return _Ranking(tuple(pins), frozenset(blocked))
-    question = ComplementQuery(vector.query, targets, vector.model_version, exclude_product_id=product.pk)
+    # One query: the product's own vector is read inside the HNSW query, which finds nothing without it.
+    found = _ranked_candidate_ids(_product_question(product, targets, version), limit=settings.RECOMMENDER_CANDIDATES)
+    if not found and not _current_vector(product, version).exists():
+        return _Ranking(tuple(pins), frozenset(blocked))
     exclude = blocked | set(pins)
-    ranked = [pk for pk in _ranked_candidate_ids(question, limit=settings.RECOMMENDER_CANDIDATES) if pk not in exclude]
+    ranked = [pk for pk in found if pk not in exclude]
     # Evidence for the pieces a page is likely to show; one found further down is looked up when shown.
     lab, evidence = _evidence(product, ranked[: 3 * settings.RECOMMENDER_COMPLEMENTS_ON_PAGE])
-    return _Ranking(tuple(pins), frozenset(blocked), tuple(ranked), question, lab, evidence)
+    return _Ranking(tuple(pins), frozenset(blocked), tuple(ranked), version, lab, evidence)
 
 
 def complements_for(*, product: Product, k: int | None = None, state: RecommendationState | None = None) -> Complements:
@@ -267,7 +289,9 @@ def _complements_for(product: Product, k: int, state: RecommendationState | None
     chosen = [p for p in shown if p.pk not in pins]
     if len(items) + len(chosen) < k:  # too few of the ranked are on sale: an exact search fills the list
         exclude = ranking.blocked | pins | {product.pk}
-        ids = _exact_candidate_ids(ranking.question, k=k - len(items), exclude=exclude)
+        ids = _exact_candidate_ids(
+            _product_question(product, targets, ranking.version), k=k - len(items), exclude=exclude
+        )
         if len(ids) > len(chosen):
             chosen = products_in_order(ids)
     items += _with_reasons(product, chosen, ranking)

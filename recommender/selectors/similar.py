@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet, Subquery
+from django.db.models import Exists, Q, QuerySet, Subquery
 from pgvector.django import CosineDistance
 
 from recommender import inference
@@ -52,6 +52,8 @@ class VectorQuery:
     look: Sequence[float] | Subquery | None = None
     look_version: str = ""
     category_id: int | None = None
+    #: With subqueries: the row they read must exist (without it the query finds nothing).
+    requires: Exists | None = None
 
 
 def _indexed_vector(product: Product, version: str) -> GarmentVector | None:
@@ -69,6 +71,8 @@ def _candidates(query: VectorQuery, *, category: bool) -> QuerySet[GarmentVector
         qs = GarmentVector.objects.filter(model_version=query.model_version, embedding__isnull=False)
         distance = CosineDistance("embedding", query.embedding)
     qs = qs.filter(slot=query.slot)
+    if query.requires is not None:
+        qs = qs.filter(query.requires)
     if query.category_id is not None:
         qs = qs.filter(category_id=query.category_id) if category else qs.exclude(category_id=query.category_id)
     if query.exclude_product_id is not None:
@@ -168,13 +172,46 @@ def similar_products(
     )
 
 
+def _product_look_query(product: Product, version: str) -> VectorQuery:
+    """How a product with a current look vector asks for its look-alikes, without reading the vector first:
+    the neighbour query reads it, and finds nothing when the product has none."""
+    look_version = inference.current_look_version(version)
+    own = GarmentVector.objects.filter(
+        product=product,
+        status=GarmentVector.Status.INDEXED,
+        model_version=version,
+        slot=product.category.slot,
+        look_version=look_version,
+        look__isnull=False,
+    )
+    return VectorQuery(
+        embedding=None,
+        slot=product.category.slot,
+        model_version=version,
+        exclude_product_id=product.pk,
+        look=Subquery(own.values("look")[:1]),
+        look_version=look_version,
+        category_id=product.category_id,
+        requires=Exists(own),
+    )
+
+
 def _similar_ranking(product: Product, k: int) -> tuple[int, ...] | None:
     """Product ids of the nearest look-alikes, nearest first, on sale or not; ``None``: not indexed."""
     version = current_version()
-    query = product_vector_query(product=product, version=version) if version else None
-    if query is None:
+    if not version:
         return None
     fill_below = 2 * k  # a category with at least this many items needs no help from the slot
+    # Usually one query: by the product's look vector. A product without one (or none of its slot's
+    # other items) takes the general path: what it has, then the same neighbour query.
+    ranked = _ranked_neighbour_ids(
+        _product_look_query(product, version), limit=settings.RECOMMENDER_CANDIDATES, fill_below=fill_below
+    )
+    if ranked:
+        return tuple(ranked)
+    query = product_vector_query(product=product, version=version)
+    if query is None:
+        return None
     return tuple(_ranked_neighbour_ids(query, limit=settings.RECOMMENDER_CANDIDATES, fill_below=fill_below))
 
 

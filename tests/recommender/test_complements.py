@@ -244,16 +244,14 @@ def test_each_section_is_one_query_the_partial_hnsw_index_can_answer(complement_
     from recommender.models import COMPLEMENT_TARGETS
     from recommender.selectors import complements as selectors
 
-    vector = store(ProductFactory(category=slots[slot]), complement_version)
+    product = store(ProductFactory(category=slots[slot]), complement_version).product
+    # The served query: the product's own vector read by a scalar subquery inside the ranking query.
+    question = selectors._product_question(product, COMPLEMENT_TARGETS[slot], complement_version)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
-        qs = (
-            ComplementVector.objects.filter(slot__in=list(COMPLEMENT_TARGETS[slot]), model_version=complement_version)
-            .annotate(distance=selectors.CosineDistance("candidate", vector.query))
-            .order_by("distance")[:10]
-        )
-        plan = qs.explain()
+        plan = selectors._ranked_candidates(question)[:10].explain()
     assert index in plan
+    assert selectors._ranked_candidate_ids(question, limit=10) == []  # nothing else is indexed
 
 
 def test_curators_pin_a_complement_in_the_admin_and_preview_what_customers_see(client, complement_version, slots):
