@@ -369,3 +369,27 @@ def test_the_product_list_shows_a_product_stale_until_its_complement_vectors_are
     ComplementVector.objects.filter(product=top).update(model_version=complement_version)
     listing = client.get(reverse("admin:shop_product_changelist")).content.decode()
     assert listing.count(">stale<") == 0 and listing.count(">indexed<") == 2
+
+
+def test_a_cold_ranking_reads_the_products_own_vector_inside_the_vector_search(
+    complement_version, slots, django_assert_num_queries
+):
+    from recommender.selectors.complements import _ranking
+
+    direction = unit(RNG.normal(size=COMPLEMENT_DIM))
+    top = store(ProductFactory(category=slots["top"]), complement_version, query=direction).product
+    bottoms = [
+        store(
+            ProductFactory(category=slots["bottom"]),
+            complement_version,
+            candidate=unit(direction + w * unit(RNG.normal(size=COMPLEMENT_DIM))),
+        ).product
+        for w in (0.1, 1.0, 3.0)
+    ]
+    with django_assert_num_queries(3):  # the rules, the vector search, the reasons' evidence
+        ranking = _ranking(top, ("bottom",))
+    assert list(ranking.ranked) == [p.pk for p in bottoms] and ranking.version == complement_version
+
+    unindexed = ProductFactory(category=slots["top"])
+    with django_assert_num_queries(3):  # nothing found, then: is there a vector at all?
+        assert _ranking(unindexed, ("bottom",)).ranked is None

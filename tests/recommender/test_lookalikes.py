@@ -176,3 +176,24 @@ def test_a_curator_cannot_set_a_colour_outside_the_palette():
     product = ProductFactory()
     with pytest.raises(ApplicationError, match="palette"):
         product_set_colours(product=product, colours=[{"name": "vermilion-ish", "share": 1}])
+
+
+def test_a_cold_similar_ranking_is_one_query_and_reads_the_products_look_in_the_database(
+    version, django_assert_num_queries
+):
+    from recommender.selectors.similar import _similar_ranking
+
+    skirts = CategoryFactory(slug="skirts", slot="bottom")
+    base = unit(RNG.normal(size=512))
+    skirt = ProductFactory(category=skirts)
+    index(skirt, base, RED, version)
+    others = [ProductFactory(category=skirts) for _ in range(20)]
+    for n, other in enumerate(others):
+        index(other, near(base, 0.05 + 0.05 * n), RED, version)
+    with django_assert_num_queries(1):  # the category's pass has enough; the look vector stays in SQL
+        ranked = _similar_ranking(skirt, 8)
+    assert list(ranked[:3]) == [p.pk for p in others[:3]]
+
+    # A product without a look vector (other look weights) takes the general path, by its embedding.
+    GarmentVector.objects.filter(product=skirt).update(look_version="other")
+    assert list(_similar_ranking(skirt, 8)[:3]) == [p.pk for p in others[:3]]
