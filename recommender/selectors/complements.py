@@ -228,11 +228,10 @@ def _with_reasons(product: Product, chosen: list[Product], ranking: _Ranking) ->
 
 @dataclass(frozen=True)
 class _Ranking:
-    """How a product's complements rank, whatever is on sale now: cached until vectors or rules change."""
+    """How a product's complements rank, whatever is on sale now and whatever the curators' rules say:
+    cached until vectors or categories change. The rules are read with each result."""
 
-    pins: tuple[int, ...] = ()
-    blocked: frozenset[int] = frozenset()
-    #: The model's best candidates, best first, blocked ones and pins left out; ``None``: not indexed.
+    #: The model's best candidates, best first; ``None``: not indexed.
     ranked: tuple[int, ...] | None = None
     #: The complement model that ranked them (the exact search that fills a short list asks it too).
     version: str | None = None
@@ -242,26 +241,23 @@ class _Ranking:
 
 
 def _ranking(product: Product, targets: tuple[str, ...] | None) -> _Ranking:
-    blocked, pins = _rules(product)
     version = current_complement_version() if targets is not None else None
     if version is None:
-        return _Ranking(tuple(pins), frozenset(blocked))
+        return _Ranking()
     # One query: the product's own vector is read inside the HNSW query, which finds nothing without it.
     found = _ranked_candidate_ids(_product_question(product, targets, version), limit=settings.RECOMMENDER_CANDIDATES)
     if not found and not _current_vector(product, version).exists():
-        return _Ranking(tuple(pins), frozenset(blocked))
-    exclude = blocked | set(pins)
-    ranked = [pk for pk in found if pk not in exclude]
+        return _Ranking()
     # Evidence for the pieces a page is likely to show; one found further down is looked up when shown.
-    lab, evidence = _evidence(product, ranked[: 3 * settings.RECOMMENDER_COMPLEMENTS_ON_PAGE])
-    return _Ranking(tuple(pins), frozenset(blocked), tuple(ranked), version, lab, evidence)
+    lab, evidence = _evidence(product, found[: 3 * settings.RECOMMENDER_COMPLEMENTS_ON_PAGE])
+    return _Ranking(tuple(found), version, lab, evidence)
 
 
 def complements_for(*, product: Product, k: int | None = None, state: RecommendationState | None = None) -> Complements:
     """What goes with ``product``: the curators' pins first, then the model's best, each with a reason.
 
-    Cached until the catalog changes; the ranking behind it until vectors or rules change
-    (:mod:`recommender.selectors.freshness`). ``state``: the one the page read for all its sections."""
+    Cached until the catalog changes (a rule too); the ranking behind it until vectors or categories
+    change (:mod:`recommender.selectors.freshness`). ``state``: the one the page read for all its sections."""
     k = k or settings.RECOMMENDER_COMPLEMENTS_ON_PAGE
     return cached_while_unchanged(
         "complements", (product.pk, k), lambda: _complements_for(product, k, state), state=state
@@ -272,9 +268,12 @@ def _complements_for(product: Product, k: int, state: RecommendationState | None
     slot = product.category.slot
     targets = COMPLEMENT_TARGETS.get(slot)
     ranking = ranking_cached("complements", (product.pk, slot), lambda: _ranking(product, targets), state=state)
-    pins = set(ranking.pins)
+    # The curators' rules are read fresh (one query), so a pin or a block never invalidates a ranking.
+    blocked, pin_order = _rules(product)
+    pins = set(pin_order)
+    ranked = [pk for pk in ranking.ranked or () if pk not in blocked and pk not in pins]
     # One query for what is on sale now: the pins in the curators' order, then the model's best.
-    shown = first_on_sale([*ranking.pins, *(ranking.ranked or ())], k=k)
+    shown = first_on_sale([*pin_order, *ranked], k=k)
     items = [Suggestion(p, "Picked by our stylists", pinned=True) for p in shown if p.pk in pins]
     if targets is None:
         if items:
@@ -288,7 +287,7 @@ def _complements_for(product: Product, k: int, state: RecommendationState | None
         return Complements([], "not_indexed", "Suggestions for this item are still being prepared.")
     chosen = [p for p in shown if p.pk not in pins]
     if len(items) + len(chosen) < k:  # too few of the ranked are on sale: an exact search fills the list
-        exclude = ranking.blocked | pins | {product.pk}
+        exclude = blocked | pins | {product.pk}
         ids = _exact_candidate_ids(
             _product_question(product, targets, ranking.version), k=k - len(items), exclude=exclude
         )

@@ -7,11 +7,12 @@ bulk ``UPDATE``s, the checkout, raw SQL):
   what a section shows — products (a price, a name, an item sold out or back), categories,
   curator rules, vectors. Whole results (a product's "Complete the look" or "Similar items", and
   the page's HTML of both) are cached under it.
-* ``recommender_ranking_changes`` (migration ``recommender.0009``): only writes that can change a
-  *ranking* — vectors (with the street outfits stored beside them), curator rules, categories.
-  Which products are nearest a product is cached under it, so a price edit or an item sold out
-  costs the next page one query for the products it shows, not a new vector search: every
-  ranking is filtered for what is on sale now, and its rows are read fresh.
+* ``recommender_ranking_changes`` (migrations ``recommender.0009`` and ``0011``): only writes that
+  can change a *ranking* — vectors (with the street outfits stored beside them) and categories.
+  Which products are nearest a product is cached under it, so a price edit, an item sold out or a
+  curator's pin or block costs the next page a query or two for what it shows, not a new vector
+  search: every ranking is filtered for what is on sale now and for the curators' rules, both read
+  fresh.
 
 Street-outfit ingestion rewrites the stored street support (``vectors_changed``), which both
 count. The key also carries the models in service. ``RECOMMENDER_RESULT_CACHE_SECONDS`` and
@@ -34,7 +35,7 @@ T = TypeVar("T")
 
 #: Part of every key: changes whenever the shape of what is cached changes, so that a new release
 #: never unpickles an older release's objects.
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 
 _COUNTERS_SQL = """
 SELECT 'recommender_catalog_changes'::regclass::oid, c.last_value, c.is_called,

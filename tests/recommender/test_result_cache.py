@@ -140,16 +140,19 @@ def test_new_street_outfits_invalidate_cached_results():
     assert catalog_changes() != before
 
 
-def test_only_vector_rule_and_category_writes_reorder_rankings(tops):
-    """The rankings' counter ignores product writes (prices, stock, names): those only change what is shown."""
+def test_only_vector_and_category_writes_reorder_rankings(tops):
+    """The rankings' counter ignores product writes (prices, stock, names) and curators' rules: those only
+    change what is shown, and the catalog's counter refreshes the shown lists."""
     query, first, *rest = tops
-    before = ranking_changes()
+    before, shown_before = ranking_changes(), catalog_changes()
     Product.objects.filter(pk=first.pk).update(price=Decimal("12"), stock=0, name="Renamed")
-    assert ranking_changes() == before
     ComplementRule.objects.create(product=query, other=first, kind=ComplementRule.Kind.BLOCK)
+    assert ranking_changes() == before and catalog_changes() != shown_before
+    vector_store(product=first, vector=unit(RNG.normal(size=512)), model_version=inference.current_model_version())
     assert ranking_changes() != before
     before = ranking_changes()
-    vector_store(product=first, vector=unit(RNG.normal(size=512)), model_version=inference.current_model_version())
+    first.category.slot = "bottom"
+    first.category.save()
     assert ranking_changes() != before
 
 
@@ -175,6 +178,16 @@ def test_after_a_product_write_the_page_filters_the_cached_ranking_without_searc
     assert first.get_absolute_url() not in section  # sold out: gone at once
     assert "Second, renamed" in section and "20" in section  # the rows are read fresh
     assert skirt.name in html.split('id="complete-the-look"', 1)[1].split('id="similar-items"', 1)[0]
+
+    # A curator blocks the pinned skirt and pins another: shown at once, still without a vector search.
+    dress_pin = ProductFactory(category=bottoms, name="Pleated midi")
+    ComplementRule.objects.filter(product=query, other=skirt).update(kind=ComplementRule.Kind.BLOCK)
+    ComplementRule.objects.create(product=query, other=dress_pin, kind=ComplementRule.Kind.PIN)
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get(query.get_absolute_url()).content.decode()
+    assert _vector_searches(queries) == []
+    section = html.split('id="complete-the-look"', 1)[1].split('id="similar-items"', 1)[0]
+    assert "Pleated midi" in section and skirt.name not in section
 
     vector_store(product=third, vector=unit(RNG.normal(size=512)), model_version=inference.current_model_version())
     with CaptureQueriesContext(connection) as queries:
