@@ -22,7 +22,7 @@ from pgvector.django import CosineDistance
 from recommender.ml.colour.lab import delta_e_2000
 from recommender.models import COMPLEMENT_TARGETS, ComplementRule, ComplementVector, OutfitPhoto
 from recommender.selectors.availability import first_on_sale, products_in_order
-from recommender.selectors.freshness import RecommendationState, cached_while_unchanged, ranking_cached
+from recommender.selectors.freshness import RecommendationState, cached_while_unchanged, ranking_cached, rules_cached
 from recommender.selectors.hnsw import hnsw_scan
 from recommender.selectors.indexing import current_complement_version, current_version
 from shop.models import Product
@@ -268,8 +268,8 @@ def _complements_for(product: Product, k: int, state: RecommendationState | None
     slot = product.category.slot
     targets = COMPLEMENT_TARGETS.get(slot)
     ranking = ranking_cached("complements", (product.pk, slot), lambda: _ranking(product, targets), state=state)
-    # The curators' rules are read fresh (one query), so a pin or a block never invalidates a ranking.
-    blocked, pin_order = _rules(product)
+    # The curators' rules are cached apart from the ranking: a pin or a block never invalidates a ranking.
+    blocked, pin_order = rules_cached("complements", (product.pk,), lambda: _rules(product), state=state)
     pins = set(pin_order)
     ranked = [pk for pk in ranking.ranked or () if pk not in blocked and pk not in pins]
     # One query for what is on sale now: the pins in the curators' order, then the model's best.

@@ -10,13 +10,15 @@ bulk ``UPDATE``s, the checkout, raw SQL):
 * ``recommender_ranking_changes`` (migrations ``recommender.0009`` and ``0011``): only writes that
   can change a *ranking* — vectors (with the street outfits stored beside them) and categories.
   Which products are nearest a product is cached under it, so a price edit, an item sold out or a
-  curator's pin or block costs the next page a query or two for what it shows, not a new vector
-  search: every ranking is filtered for what is on sale now and for the curators' rules, both read
-  fresh.
+  curator's pin or block costs the next page one query per section for what it shows, not a new
+  vector search: every ranking is filtered for what is on sale now (rows read fresh) and for the
+  curators' rules.
+* ``recommender_rule_changes`` (migration ``recommender.0011``): writes to the curators' rules.
+  Each product's pins and blocks are cached under it, apart from its ranking.
 
 Street-outfit ingestion rewrites the stored street support (``vectors_changed``), which both
 count. The key also carries the models in service. ``RECOMMENDER_RESULT_CACHE_SECONDS`` and
-``RECOMMENDER_CACHE_SECONDS`` bound the rest. Reading both counters is one query.
+``RECOMMENDER_CACHE_SECONDS`` bound the rest. Reading the counters is one query.
 """
 
 from __future__ import annotations
@@ -39,8 +41,9 @@ CACHE_FORMAT = 4
 
 _COUNTERS_SQL = """
 SELECT 'recommender_catalog_changes'::regclass::oid, c.last_value, c.is_called,
-       'recommender_ranking_changes'::regclass::oid, r.last_value, r.is_called
-FROM recommender_catalog_changes AS c, recommender_ranking_changes AS r
+       'recommender_ranking_changes'::regclass::oid, r.last_value, r.is_called,
+       'recommender_rule_changes'::regclass::oid, u.last_value, u.is_called
+FROM recommender_catalog_changes AS c, recommender_ranking_changes AS r, recommender_rule_changes AS u
 """
 
 
@@ -51,6 +54,7 @@ class RecommendationState:
     models: str
     catalog: str
     ranking: str
+    rules: str
 
     @property
     def results(self) -> str:
@@ -70,12 +74,12 @@ def _counter(oid, value, called) -> str:
 
 
 def recommendations_state() -> RecommendationState:
-    """The models in service and both change counters (one query)."""
+    """The models in service and the three change counters (one query)."""
     with connection.cursor() as cursor:
         cursor.execute(_COUNTERS_SQL)
         row = cursor.fetchone()
     models = f"{(current_version() or '-')[:12]}.{(current_complement_version() or '-')[:12]}"
-    return RecommendationState(models, _counter(*row[:3]), _counter(*row[3:]))
+    return RecommendationState(models, _counter(*row[:3]), _counter(*row[3:6]), _counter(*row[6:]))
 
 
 def catalog_changes() -> str:
@@ -86,6 +90,11 @@ def catalog_changes() -> str:
 def ranking_changes() -> str:
     """The rankings' change counter."""
     return recommendations_state().ranking
+
+
+def rule_changes() -> str:
+    """The curators' rules' change counter."""
+    return recommendations_state().rules
 
 
 def results_state() -> str:
@@ -125,4 +134,13 @@ def ranking_cached(name: str, parts: tuple, compute: Callable[[], T], *, state: 
         return compute()
     state = state or recommendations_state()
     key = ":".join([f"recommender:ranking{CACHE_FORMAT}", name, *map(str, parts), state.rankings])
+    return _cached(key, settings.RECOMMENDER_CACHE_SECONDS, compute)
+
+
+def rules_cached(name: str, parts: tuple, compute: Callable[[], T], *, state: RecommendationState | None = None) -> T:
+    """``compute()``, or what it gave since the curators' rules last changed (any rule, any product)."""
+    if settings.RECOMMENDER_RESULT_CACHE_SECONDS <= 0:
+        return compute()
+    state = state or recommendations_state()
+    key = ":".join([f"recommender:rules{CACHE_FORMAT}", name, *map(str, parts), state.rules])
     return _cached(key, settings.RECOMMENDER_CACHE_SECONDS, compute)

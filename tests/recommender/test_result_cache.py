@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from recommender import inference
 from recommender.models import ComplementRule
 from recommender.selectors.complements import complements_for
-from recommender.selectors.freshness import catalog_changes, ranking_changes
+from recommender.selectors.freshness import catalog_changes, ranking_changes, rule_changes
 from recommender.selectors.similar import similar_products
 from recommender.services.indexing import vector_store
 from shop.models import Product
@@ -144,10 +144,11 @@ def test_only_vector_and_category_writes_reorder_rankings(tops):
     """The rankings' counter ignores product writes (prices, stock, names) and curators' rules: those only
     change what is shown, and the catalog's counter refreshes the shown lists."""
     query, first, *rest = tops
-    before, shown_before = ranking_changes(), catalog_changes()
+    before, shown_before, rules_before = ranking_changes(), catalog_changes(), rule_changes()
     Product.objects.filter(pk=first.pk).update(price=Decimal("12"), stock=0, name="Renamed")
+    assert rule_changes() == rules_before
     ComplementRule.objects.create(product=query, other=first, kind=ComplementRule.Kind.BLOCK)
-    assert ranking_changes() == before and catalog_changes() != shown_before
+    assert ranking_changes() == before and catalog_changes() != shown_before and rule_changes() != rules_before
     vector_store(product=first, vector=unit(RNG.normal(size=512)), model_version=inference.current_model_version())
     assert ranking_changes() != before
     before = ranking_changes()
@@ -178,6 +179,9 @@ def test_after_a_product_write_the_page_filters_the_cached_ranking_without_searc
     assert first.get_absolute_url() not in section  # sold out: gone at once
     assert "Second, renamed" in section and "20" in section  # the rows are read fresh
     assert skirt.name in html.split('id="complete-the-look"', 1)[1].split('id="similar-items"', 1)[0]
+
+    # The pins and blocks were cached with the first visit: a product write does not read them again.
+    assert not any("recommender_complementrule" in q["sql"] for q in queries)
 
     # A curator blocks the pinned skirt and pins another: shown at once, still without a vector search.
     dress_pin = ProductFactory(category=bottoms, name="Pleated midi")
