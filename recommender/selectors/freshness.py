@@ -102,9 +102,22 @@ def results_state() -> str:
     return recommendations_state().results
 
 
-def _cached(key: str, timeout: int, compute: Callable[[], T]) -> T:
-    if timeout <= 0:
+def _cached(
+    kind: str,
+    name: str,
+    parts: tuple,
+    compute: Callable[[], T],
+    *,
+    state: RecommendationState | None,
+    counted: Callable[[RecommendationState], str],
+    timeout: int,
+) -> T:
+    """``compute()``, or what it gave under the same ``counted(state)``: the one mechanism behind
+    results, rankings and rules (each kind keyed by the counters it depends on)."""
+    if settings.RECOMMENDER_RESULT_CACHE_SECONDS <= 0 or timeout <= 0:
         return compute()
+    state = state or recommendations_state()
+    key = ":".join([f"recommender:{kind}{CACHE_FORMAT}", name, *map(str, parts), counted(state)])
     found = cache.get(key)
     if found is None:
         found = compute()
@@ -118,29 +131,41 @@ def cached_while_unchanged(
     """``compute()``, or the result it gave since the catalog last changed.
 
     ``state``: the one a page read for all of its sections (read here when not given)."""
-    if settings.RECOMMENDER_RESULT_CACHE_SECONDS <= 0:
-        return compute()
-    state = state or recommendations_state()
-    key = ":".join([f"recommender:result{CACHE_FORMAT}", name, *map(str, parts), state.results])
-    return _cached(key, settings.RECOMMENDER_RESULT_CACHE_SECONDS, compute)
+    return _cached(
+        "result",
+        name,
+        parts,
+        compute,
+        state=state,
+        counted=lambda s: s.results,
+        timeout=settings.RECOMMENDER_RESULT_CACHE_SECONDS,
+    )
 
 
 def ranking_cached(name: str, parts: tuple, compute: Callable[[], T], *, state: RecommendationState | None = None) -> T:
     """``compute()``, or the ranking it gave since the last write that can reorder rankings.
 
-    What it computes must not depend on prices, stock or whether an item is on sale: the caller
-    filters the ranking for what may be shown now."""
-    if settings.RECOMMENDER_RESULT_CACHE_SECONDS <= 0:
-        return compute()
-    state = state or recommendations_state()
-    key = ":".join([f"recommender:ranking{CACHE_FORMAT}", name, *map(str, parts), state.rankings])
-    return _cached(key, settings.RECOMMENDER_CACHE_SECONDS, compute)
+    What it computes must not depend on prices, stock, whether an item is on sale or the curators'
+    rules: the caller filters the ranking for what may be shown now."""
+    return _cached(
+        "ranking",
+        name,
+        parts,
+        compute,
+        state=state,
+        counted=lambda s: s.rankings,
+        timeout=settings.RECOMMENDER_CACHE_SECONDS,
+    )
 
 
 def rules_cached(name: str, parts: tuple, compute: Callable[[], T], *, state: RecommendationState | None = None) -> T:
     """``compute()``, or what it gave since the curators' rules last changed (any rule, any product)."""
-    if settings.RECOMMENDER_RESULT_CACHE_SECONDS <= 0:
-        return compute()
-    state = state or recommendations_state()
-    key = ":".join([f"recommender:rules{CACHE_FORMAT}", name, *map(str, parts), state.rules])
-    return _cached(key, settings.RECOMMENDER_CACHE_SECONDS, compute)
+    return _cached(
+        "rules",
+        name,
+        parts,
+        compute,
+        state=state,
+        counted=lambda s: s.rules,
+        timeout=settings.RECOMMENDER_CACHE_SECONDS,
+    )
