@@ -11,7 +11,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from recommender.services.indexing import products_embed
+from recommender.services.indexing import products_embed, vector_changes_prune
 from recommender.services.photo_search import photo_search_run, photo_searches_expire
 
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
@@ -54,3 +54,9 @@ def run_photo_search(search_id: str) -> None:
 def expire_photo_searches() -> None:
     """Delete photo searches (photos, crops, rows) older than ``PHOTO_SEARCH_RETENTION_DAYS``; run by celery beat."""
     photo_searches_expire()
+
+
+@shared_task(soft_time_limit=600, time_limit=660, **COMMON)
+def prune_vector_changes() -> None:
+    """Forget logged vector writes no cached ranking can still need; run by celery beat."""
+    vector_changes_prune()

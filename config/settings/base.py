@@ -148,6 +148,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BEAT_SCHEDULE = {
     "clean-carts-and-sessions": {"task": "shop.tasks.clean_carts", "schedule": 3600.0},
     "expire-photo-searches": {"task": "recommender.tasks.expire_photo_searches", "schedule": 3600.0},
+    "prune-vector-changes": {"task": "recommender.tasks.prune_vector_changes", "schedule": 3600.0},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 

@@ -22,7 +22,14 @@ from pgvector.django import CosineDistance
 from recommender.ml.colour.lab import delta_e_2000
 from recommender.models import COMPLEMENT_TARGETS, ComplementRule, ComplementVector, OutfitPhoto
 from recommender.selectors.availability import first_on_sale, products_in_order
-from recommender.selectors.freshness import RecommendationState, cached_while_unchanged, ranking_cached, rules_cached
+from recommender.selectors.freshness import (
+    RankedList,
+    RecommendationState,
+    Written,
+    cached_while_unchanged,
+    ranking_cached,
+    rules_cached,
+)
 from recommender.selectors.hnsw import hnsw_scan
 from recommender.selectors.indexing import current_complement_version, current_version
 from shop.models import Product
@@ -229,10 +236,10 @@ def _with_reasons(product: Product, chosen: list[Product], ranking: _Ranking) ->
 @dataclass(frozen=True)
 class _Ranking:
     """How a product's complements rank, whatever is on sale now and whatever the curators' rules say:
-    cached until vectors or categories change. The rules are read with each result."""
+    cached until categories change, vectors written since merged in. The rules are read with each result."""
 
     #: The model's best candidates, best first; ``None``: not indexed.
-    ranked: tuple[int, ...] | None = None
+    ranked: RankedList | None = None
     #: The complement model that ranked them (the exact search that fills a short list asks it too).
     version: str | None = None
     #: The product's own colour, and what backs each ranked pairing (for the reasons).
@@ -245,12 +252,34 @@ def _ranking(product: Product, targets: tuple[str, ...] | None) -> _Ranking:
     if version is None:
         return _Ranking()
     # One query: the product's own vector is read inside the HNSW query, which finds nothing without it.
-    found = _ranked_candidate_ids(_product_question(product, targets, version), limit=settings.RECOMMENDER_CANDIDATES)
-    if not found and not _current_vector(product, version).exists():
+    limit = settings.RECOMMENDER_CANDIDATES
+    with hnsw_scan(limit):
+        rows = _ranked_candidates(_product_question(product, targets, version)).values_list("product_id", "distance")
+        ranked = RankedList.from_rows(rows[:limit], limit=limit)
+    if not ranked.ids and not _current_vector(product, version).exists():
         return _Ranking()
     # Evidence for the pieces a page is likely to show; one found further down is looked up when shown.
-    lab, evidence = _evidence(product, found[: 3 * settings.RECOMMENDER_COMPLEMENTS_ON_PAGE])
-    return _Ranking(tuple(found), version, lab, evidence)
+    lab, evidence = _evidence(product, ranked.ids[: 3 * settings.RECOMMENDER_COMPLEMENTS_ON_PAGE])
+    return _Ranking(ranked, version, lab, evidence)
+
+
+def _merged_ranking(product: Product, targets: tuple[str, ...] | None, ranking: _Ranking, written: Written):
+    """``ranking`` after the vectors of the ``written`` products changed: one query for the distances of
+    those of the answering slots (and one for the reasons of any that now rank among the first), none
+    when there are none. ``None``: search again (the product's own vectors changed, or it had none)."""
+    if ranking.ranked is None or targets is None or product.pk in written:
+        return None
+    written = written.of_slots(targets)
+    if not written:
+        return ranking
+    question = _product_question(product, targets, ranking.version)
+    fresh = _ranked_candidates(question).filter(product_id__in=written).order_by().values_list("product_id", "distance")
+    ranked = ranking.ranked.merged(written, fresh, limit=settings.RECOMMENDER_CANDIDATES)
+    evidence = {pk: found for pk, found in ranking.evidence.items() if pk not in written}
+    missing = [pk for pk in ranked.ids[: 3 * settings.RECOMMENDER_COMPLEMENTS_ON_PAGE] if pk in written]
+    if missing:
+        evidence.update(_evidence(product, missing)[1])
+    return _Ranking(ranked, ranking.version, ranking.lab, evidence)
 
 
 def complements_for(*, product: Product, k: int | None = None, state: RecommendationState | None = None) -> Complements:
@@ -267,11 +296,19 @@ def complements_for(*, product: Product, k: int | None = None, state: Recommenda
 def _complements_for(product: Product, k: int, state: RecommendationState | None) -> Complements:
     slot = product.category.slot
     targets = COMPLEMENT_TARGETS.get(slot)
-    ranking = ranking_cached("complements", (product.pk, slot), lambda: _ranking(product, targets), state=state)
+    ranking = ranking_cached(
+        "complements",
+        (product.pk, slot),
+        lambda: _ranking(product, targets),
+        merge=lambda cached, written: _merged_ranking(product, targets, cached, written),
+        state=state,
+    )
     # The curators' rules are cached apart from the ranking: a pin or a block never invalidates a ranking.
     blocked, pin_order = rules_cached("complements", (product.pk,), lambda: _rules(product), state=state)
     pins = set(pin_order)
-    ranked = [pk for pk in ranking.ranked or () if pk not in blocked and pk not in pins]
+    ranked = [
+        pk for pk in (ranking.ranked.ids if ranking.ranked is not None else ()) if pk not in blocked and pk not in pins
+    ]
     # One query for what is on sale now: the pins in the curators' order, then the model's best.
     shown = first_on_sale([*pin_order, *ranked], k=k)
     items = [Suggestion(p, "Picked by our stylists", pinned=True) for p in shown if p.pk in pins]

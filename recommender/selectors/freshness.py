@@ -7,12 +7,18 @@ bulk ``UPDATE``s, the checkout, raw SQL):
   what a section shows — products (a price, a name, an item sold out or back), categories,
   curator rules, vectors. Whole results (a product's "Complete the look" or "Similar items", and
   the page's HTML of both) are cached under it.
-* ``recommender_ranking_changes`` (migrations ``recommender.0009`` and ``0011``): only writes that
-  can change a *ranking* — vectors (with the street outfits stored beside them) and categories.
-  Which products are nearest a product is cached under it, so a price edit, an item sold out or a
-  curator's pin or block costs the next page one query per section for what it shows, not a new
-  vector search: every ranking is filtered for what is on sale now (rows read fresh) and for the
-  curators' rules.
+* ``recommender_ranking_changes`` (migrations ``recommender.0009``, ``0011`` and ``0012``): writes
+  that can reorder *every* ranking — categories, a vector table emptied, a re-indexing or new
+  street outfits (``vectors_changed``). Which products are nearest a product is cached under it,
+  so a price edit, an item sold out or a curator's pin or block costs the next page one query per
+  section for what it shows, not a new vector search: every ranking is filtered for what is on
+  sale now (rows read fresh) and for the curators' rules.
+* ``recommender_vector_changes`` (migration ``recommender.0012``): writes to garment and
+  complement vectors, each of which also logs its product in ``recommender_vector_change``. A
+  cached ranking remembers the log's head and the snapshot it was computed under; when the counter
+  has moved, the products written since are merged into it (:class:`RankedList`: their distances
+  are read for those rows only) instead of searching again. One product indexed no longer makes
+  every product page search the vectors.
 * ``recommender_rule_changes`` (migration ``recommender.0011``): writes to the curators' rules.
   Each product's pins and blocks are cached under it, apart from its ranking.
 
@@ -23,7 +29,8 @@ count. The key also carries the models in service. ``RECOMMENDER_RESULT_CACHE_SE
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -37,14 +44,30 @@ T = TypeVar("T")
 
 #: Part of every key: changes whenever the shape of what is cached changes, so that a new release
 #: never unpickles an older release's objects.
-CACHE_FORMAT = 4
+CACHE_FORMAT = 5
 
 _COUNTERS_SQL = """
 SELECT 'recommender_catalog_changes'::regclass::oid, c.last_value, c.is_called,
        'recommender_ranking_changes'::regclass::oid, r.last_value, r.is_called,
-       'recommender_rule_changes'::regclass::oid, u.last_value, u.is_called
-FROM recommender_catalog_changes AS c, recommender_ranking_changes AS r, recommender_rule_changes AS u
+       'recommender_rule_changes'::regclass::oid, u.last_value, u.is_called,
+       'recommender_vector_changes'::regclass::oid, v.last_value, v.is_called,
+       (SELECT coalesce(max(id), 0) FROM recommender_vector_change), pg_current_snapshot()::text
+FROM recommender_catalog_changes AS c, recommender_ranking_changes AS r, recommender_rule_changes AS u,
+     recommender_vector_changes AS v
 """
+
+#: The products whose vectors were written after a ranking was computed: logged after the head it
+#: saw, or by a transaction still in progress under its snapshot (committed since, in any order).
+_WRITTEN_SINCE_SQL = """
+SELECT DISTINCT product_id, slot FROM recommender_vector_change
+WHERE id > %(head)s
+   OR (txid >= pg_snapshot_xmin(%(snapshot)s::pg_snapshot)
+       AND NOT pg_visible_in_snapshot(txid, %(snapshot)s::pg_snapshot))
+LIMIT %(limit)s
+"""
+
+#: More products written than this since a ranking was computed: it is computed again, not merged.
+MAX_MERGED_PRODUCTS = 200
 
 
 @dataclass(frozen=True)
@@ -55,6 +78,10 @@ class RecommendationState:
     catalog: str
     ranking: str
     rules: str
+    #: Vector writes: their counter, the change log's head and this read's snapshot.
+    vectors: str = ""
+    vector_head: int = 0
+    snapshot: str = ""
 
     @property
     def results(self) -> str:
@@ -74,12 +101,13 @@ def _counter(oid, value, called) -> str:
 
 
 def recommendations_state() -> RecommendationState:
-    """The models in service and the three change counters (one query)."""
+    """The models in service, the change counters and where the vector change log stands (one query)."""
     with connection.cursor() as cursor:
         cursor.execute(_COUNTERS_SQL)
         row = cursor.fetchone()
     models = f"{(current_version() or '-')[:12]}.{(current_complement_version() or '-')[:12]}"
-    return RecommendationState(models, _counter(*row[:3]), _counter(*row[3:6]), _counter(*row[6:]))
+    counters = [_counter(*row[i : i + 3]) for i in range(0, 12, 3)]
+    return RecommendationState(models, *counters, vector_head=row[12], snapshot=row[13])
 
 
 def catalog_changes() -> str:
@@ -90,6 +118,11 @@ def catalog_changes() -> str:
 def ranking_changes() -> str:
     """The rankings' change counter."""
     return recommendations_state().ranking
+
+
+def vector_changes() -> str:
+    """The vector writes' change counter."""
+    return recommendations_state().vectors
 
 
 def rule_changes() -> str:
@@ -112,8 +145,8 @@ def _cached(
     counted: Callable[[RecommendationState], str],
     timeout: int,
 ) -> T:
-    """``compute()``, or what it gave under the same ``counted(state)``: the one mechanism behind
-    results, rankings and rules (each kind keyed by the counters it depends on)."""
+    """``compute()``, or what it gave under the same ``counted(state)``: the mechanism behind results
+    and rules (each kind keyed by the counters it depends on; rankings add merging, below)."""
     if settings.RECOMMENDER_RESULT_CACHE_SECONDS <= 0 or timeout <= 0:
         return compute()
     state = state or recommendations_state()
@@ -142,20 +175,115 @@ def cached_while_unchanged(
     )
 
 
-def ranking_cached(name: str, parts: tuple, compute: Callable[[], T], *, state: RecommendationState | None = None) -> T:
-    """``compute()``, or the ranking it gave since the last write that can reorder rankings.
+@dataclass(frozen=True)
+class RankedList:
+    """Product ids, nearest first, with their distances: every vector nearer than ``bound`` is in it
+    (``inf``: the search returned every match). What a cached ranking keeps so that products written
+    since can be merged into it."""
+
+    ids: tuple[int, ...] = ()
+    distances: tuple[float, ...] = ()
+    bound: float = math.inf
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[tuple[int, float]], *, limit: int) -> RankedList:
+        """From a search's ``(product id, distance)`` rows, nearest first, asked for ``limit`` rows."""
+        rows = list(rows)
+        ids = tuple(int(pk) for pk, _ in rows)
+        distances = tuple(float(d) for _, d in rows)
+        return cls(ids, distances, distances[-1] if len(rows) >= limit else math.inf)
+
+    def merged(self, changed: Iterable[int], fresh: Iterable[tuple[int, float]], *, limit: int) -> RankedList:
+        """This list after the ``changed`` products were written: they leave it, and those of ``fresh``
+        (their current rows that match the search, with their distances) come back in where they rank.
+        A row beyond ``bound`` stays out: what lies between the cut and it was never read."""
+        changed = set(changed)
+        rows = [(pk, d) for pk, d in zip(self.ids, self.distances, strict=True) if pk not in changed]
+        rows += [(int(pk), float(d)) for pk, d in fresh if d <= self.bound]
+        rows.sort(key=lambda row: row[1])
+        bound = self.bound
+        if len(rows) > limit:
+            rows, bound = rows[:limit], rows[limit - 1][1]
+        return RankedList(tuple(pk for pk, _ in rows), tuple(d for _, d in rows), bound)
+
+
+@dataclass(frozen=True)
+class _RankingEntry:
+    """A cached ranking and where the vector writes stood when it was computed."""
+
+    value: object
+    vectors: str
+    vector_head: int
+    snapshot: str
+
+
+@dataclass(frozen=True)
+class Written:
+    """The products whose vectors were written since a ranking was computed, and their slots (before
+    and after the write)."""
+
+    slots: dict[int, frozenset[str]]
+
+    def __contains__(self, product_id: int) -> bool:
+        return product_id in self.slots
+
+    def __bool__(self) -> bool:
+        return bool(self.slots)
+
+    def of_slots(self, slots) -> frozenset[int]:
+        """The written products that are, or were, of one of ``slots``: the only ones a ranking of
+        those slots can gain or lose."""
+        slots = set(slots)
+        return frozenset(pk for pk, written in self.slots.items() if written & slots)
+
+
+def products_written_since(vector_head: int, snapshot: str) -> Written | None:
+    """The products whose vectors were written since (``vector_head``, ``snapshot``) (one query);
+    ``None`` when more than :data:`MAX_MERGED_PRODUCTS` rows were: a search is then cheaper than merging."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _WRITTEN_SINCE_SQL, {"head": vector_head, "snapshot": snapshot, "limit": MAX_MERGED_PRODUCTS + 1}
+        )
+        rows = cursor.fetchall()
+    if len(rows) > MAX_MERGED_PRODUCTS:
+        return None
+    slots: dict[int, set[str]] = {}
+    for product_id, slot in rows:
+        slots.setdefault(product_id, set()).add(slot)
+    return Written({pk: frozenset(found) for pk, found in slots.items()})
+
+
+def ranking_cached(
+    name: str,
+    parts: tuple,
+    compute: Callable[[], T],
+    *,
+    merge: Callable[[T, Written], T | None] | None = None,
+    state: RecommendationState | None = None,
+) -> T:
+    """``compute()``, or the ranking it gave since the last write that can reorder every ranking,
+    brought up to date with the vectors written since by ``merge(ranking, written)`` (``None``:
+    compute it again, as without ``merge``).
 
     What it computes must not depend on prices, stock, whether an item is on sale or the curators'
     rules: the caller filters the ranking for what may be shown now."""
-    return _cached(
-        "ranking",
-        name,
-        parts,
-        compute,
-        state=state,
-        counted=lambda s: s.rankings,
-        timeout=settings.RECOMMENDER_CACHE_SECONDS,
-    )
+    timeout = settings.RECOMMENDER_CACHE_SECONDS
+    if settings.RECOMMENDER_RESULT_CACHE_SECONDS <= 0 or timeout <= 0:
+        return compute()
+    state = state or recommendations_state()
+    key = ":".join([f"recommender:ranking{CACHE_FORMAT}", name, *map(str, parts), state.rankings])
+    entry = cache.get(key)
+    if entry is not None and entry.vectors == state.vectors:
+        return entry.value
+    value = None
+    if entry is not None and merge is not None:
+        written = products_written_since(entry.vector_head, entry.snapshot)
+        value = merge(entry.value, written) if written is not None else None
+    if value is None:
+        value = compute()
+    # The state was read before anything here: a write it did not see is merged again next time.
+    cache.set(key, _RankingEntry(value, state.vectors, state.vector_head, state.snapshot), timeout=timeout)
+    return value
 
 
 def rules_cached(name: str, parts: tuple, compute: Callable[[], T], *, state: RecommendationState | None = None) -> T:

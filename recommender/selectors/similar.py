@@ -31,7 +31,13 @@ from pgvector.django import CosineDistance
 from recommender import inference
 from recommender.models import GarmentVector
 from recommender.selectors.availability import first_on_sale, products_in_order
-from recommender.selectors.freshness import RecommendationState, cached_while_unchanged, ranking_cached
+from recommender.selectors.freshness import (
+    RankedList,
+    RecommendationState,
+    Written,
+    cached_while_unchanged,
+    ranking_cached,
+)
 from recommender.selectors.hnsw import hnsw_scan
 from recommender.selectors.indexing import current_version
 from shop.models import Product
@@ -62,8 +68,9 @@ def _indexed_vector(product: Product, version: str) -> GarmentVector | None:
     ).first()
 
 
-def _candidates(query: VectorQuery, *, category: bool) -> QuerySet[GarmentVector]:
-    """The rows the query ranks, annotated with their distance (same slot; same category or the others)."""
+def _candidates(query: VectorQuery, *, category: bool | None) -> QuerySet[GarmentVector]:
+    """The rows the query ranks, annotated with their distance (same slot; same category, the others,
+    or, with ``category`` None, both)."""
     if query.look is not None:
         qs = GarmentVector.objects.filter(look_version=query.look_version, look__isnull=False)
         distance = CosineDistance("look", query.look)
@@ -73,7 +80,7 @@ def _candidates(query: VectorQuery, *, category: bool) -> QuerySet[GarmentVector
     qs = qs.filter(slot=query.slot)
     if query.requires is not None:
         qs = qs.filter(query.requires)
-    if query.category_id is not None:
+    if query.category_id is not None and category is not None:
         qs = qs.filter(category_id=query.category_id) if category else qs.exclude(category_id=query.category_id)
     if query.exclude_product_id is not None:
         qs = qs.exclude(product_id=query.exclude_product_id)
@@ -84,18 +91,24 @@ def _passes(query: VectorQuery) -> tuple[bool, ...]:
     return (True, False) if query.category_id is not None else (True,)
 
 
-def _ranked_neighbour_ids(query: VectorQuery, *, limit: int, fill_below: int | None = None) -> list[int]:
-    """Product ids of the nearest vectors, nearest first (approximate, HNSW): the category's, then,
-    when the category has fewer than ``fill_below`` (default ``limit``), the rest of the slot's.
-    Usually one HNSW query; the exact fallback covers a category whose items are mostly sold out."""
-    ranked: list[int] = []
+def _ranked_neighbours(query: VectorQuery, *, limit: int, fill_below: int | None = None) -> list[RankedList]:
+    """The nearest vectors, nearest first (approximate, HNSW), per pass: the category's, then, when the
+    category has fewer than ``fill_below`` (default ``limit``), the rest of the slot's. Usually one
+    HNSW query; the exact fallback covers a category whose items are mostly sold out."""
+    passes: list[RankedList] = []
     fill_below = limit if fill_below is None else fill_below
     with hnsw_scan(limit):
         for category in _passes(query):
-            if len(ranked) >= (limit if category else fill_below):
+            if passes and len(passes[0].ids) >= fill_below:
                 break
-            ranked += list(_candidates(query, category=category).values_list("product_id", flat=True)[:limit])
-    return ranked
+            rows = _candidates(query, category=category).values_list("product_id", "distance")[:limit]
+            passes.append(RankedList.from_rows(rows, limit=limit))
+    return passes
+
+
+def _ranked_neighbour_ids(query: VectorQuery, *, limit: int, fill_below: int | None = None) -> list[int]:
+    """Product ids of :func:`_ranked_neighbours`, the category's first."""
+    return [pk for ranked in _ranked_neighbours(query, limit=limit, fill_below=fill_below) for pk in ranked.ids]
 
 
 def _exact_neighbours(query: VectorQuery, *, k: int, max_price=None) -> list[int]:
@@ -196,31 +209,81 @@ def _product_look_query(product: Product, version: str) -> VectorQuery:
     )
 
 
-def _similar_ranking(product: Product, k: int) -> tuple[int, ...] | None:
-    """Product ids of the nearest look-alikes, nearest first, on sale or not; ``None``: not indexed."""
+@dataclass(frozen=True)
+class _SimilarRanking:
+    """A product's look-alikes, on sale or not: its category's, then (when it has too few) the rest
+    of its slot's; cached until categories change, vectors written since merged in."""
+
+    by_look: bool
+    category: RankedList
+    rest: RankedList | None = None
+
+    @property
+    def ids(self) -> tuple[int, ...]:
+        return self.category.ids + (self.rest.ids if self.rest is not None else ())
+
+
+def _similar_ranking(product: Product, k: int) -> _SimilarRanking | None:
+    """The nearest look-alikes, on sale or not; ``None``: not indexed."""
     version = current_version()
     if not version:
         return None
     fill_below = 2 * k  # a category with at least this many items needs no help from the slot
+    limit = settings.RECOMMENDER_CANDIDATES
     # Usually one query: by the product's look vector. A product without one (or none of its slot's
     # other items) takes the general path: what it has, then the same neighbour query.
-    ranked = _ranked_neighbour_ids(
-        _product_look_query(product, version), limit=settings.RECOMMENDER_CANDIDATES, fill_below=fill_below
-    )
-    if ranked:
-        return tuple(ranked)
+    passes = _ranked_neighbours(_product_look_query(product, version), limit=limit, fill_below=fill_below)
+    if any(ranked.ids for ranked in passes):
+        return _SimilarRanking(True, *passes)
     query = product_vector_query(product=product, version=version)
     if query is None:
         return None
-    return tuple(_ranked_neighbour_ids(query, limit=settings.RECOMMENDER_CANDIDATES, fill_below=fill_below))
+    return _SimilarRanking(query.look is not None, *_ranked_neighbours(query, limit=limit, fill_below=fill_below))
+
+
+def _merged_similar(product: Product, k: int, ranking: _SimilarRanking | None, written: Written):
+    """``ranking`` after the vectors of the ``written`` products changed: one query for the distances of
+    those of the product's slot, none when there are none. ``None``: search again (the product's own
+    vector changed, it had none, or its category now needs the rest of the slot)."""
+    if ranking is None or product.pk in written:
+        return None
+    written = written.of_slots([product.category.slot])
+    if not written:
+        return ranking
+    version = current_version()
+    query = (
+        _product_look_query(product, version)
+        if ranking.by_look
+        else product_vector_query(product=product, version=version)
+    )
+    if query is None:
+        return None
+    fresh = list(
+        _candidates(query, category=None)
+        .filter(product_id__in=written)
+        .order_by()
+        .values_list("product_id", "category_id", "distance")
+    )
+    limit = settings.RECOMMENDER_CANDIDATES
+    same = [(pk, d) for pk, category_id, d in fresh if category_id == product.category_id]
+    category = ranking.category.merged(written, same, limit=limit)
+    if ranking.rest is None:
+        return _SimilarRanking(ranking.by_look, category) if len(category.ids) >= 2 * k else None
+    others = [(pk, d) for pk, category_id, d in fresh if category_id != product.category_id]
+    return _SimilarRanking(ranking.by_look, category, ranking.rest.merged(written, others, limit=limit))
 
 
 def _similar_products(*, product: Product, k: int, cheaper: bool, state: RecommendationState | None) -> list[Product]:
-    ranked = ranking_cached(
-        "similar", (product.pk, product.category_id, k), lambda: _similar_ranking(product, k), state=state
+    ranking = ranking_cached(
+        "similar",
+        (product.pk, product.category_id, k),
+        lambda: _similar_ranking(product, k),
+        merge=lambda cached, written: _merged_similar(product, k, cached, written),
+        state=state,
     )
-    if ranked is None:
+    if ranking is None:
         return []
+    ranked = ranking.ids
     max_price = product.price if cheaper else None
     chosen = first_on_sale(ranked, k=k, max_price=max_price)
     if len(chosen) < k:  # too few of the ranked are on sale (or cheaper): an exact search fills the list

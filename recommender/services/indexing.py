@@ -33,6 +33,18 @@ def vectors_changed() -> None:
         cursor.execute("SELECT nextval('recommender_ranking_changes'), nextval('recommender_catalog_changes')")
 
 
+def vector_changes_prune() -> int:
+    """Forget logged vector writes older than any cached ranking can be (twice
+    ``RECOMMENDER_CACHE_SECONDS``, at least a day): rankings merge only what was written since they
+    were computed. Returns how many were deleted; run by celery beat."""
+    keep = max(2 * settings.RECOMMENDER_CACHE_SECONDS, 86400)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM recommender_vector_change WHERE written_at < now() - make_interval(secs => %s)", [keep]
+        )
+        return cursor.rowcount
+
+
 def catalog_changed() -> None:
     """Advance the catalog's change counter by hand, for a change no trigger sees (migration
     ``recommender.0007`` counts every write to products, rules and vectors)."""

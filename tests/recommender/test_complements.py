@@ -388,7 +388,7 @@ def test_a_cold_ranking_reads_the_products_own_vector_inside_the_vector_search(
     ]
     with django_assert_num_queries(2):  # the vector search, the reasons' evidence (rules are read with each result)
         ranking = _ranking(top, ("bottom",))
-    assert list(ranking.ranked) == [p.pk for p in bottoms] and ranking.version == complement_version
+    assert list(ranking.ranked.ids) == [p.pk for p in bottoms] and ranking.version == complement_version
 
     unindexed = ProductFactory(category=slots["top"])
     with django_assert_num_queries(2):  # nothing found, then: is there a vector at all?

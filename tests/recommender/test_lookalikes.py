@@ -192,8 +192,8 @@ def test_a_cold_similar_ranking_is_one_query_and_reads_the_products_look_in_the_
         index(other, near(base, 0.05 + 0.05 * n), RED, version)
     with django_assert_num_queries(1):  # the category's pass has enough; the look vector stays in SQL
         ranked = _similar_ranking(skirt, 8)
-    assert list(ranked[:3]) == [p.pk for p in others[:3]]
+    assert list(ranked.ids[:3]) == [p.pk for p in others[:3]]
 
     # A product without a look vector (other look weights) takes the general path, by its embedding.
     GarmentVector.objects.filter(product=skirt).update(look_version="other")
-    assert list(_similar_ranking(skirt, 8)[:3]) == [p.pk for p in others[:3]]
+    assert list(_similar_ranking(skirt, 8).ids[:3]) == [p.pk for p in others[:3]]

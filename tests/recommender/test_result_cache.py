@@ -11,7 +11,14 @@ from django.test.utils import CaptureQueriesContext
 from recommender import inference
 from recommender.models import ComplementRule
 from recommender.selectors.complements import complements_for
-from recommender.selectors.freshness import catalog_changes, ranking_changes, rule_changes
+from recommender.selectors.freshness import (
+    catalog_changes,
+    products_written_since,
+    ranking_changes,
+    recommendations_state,
+    rule_changes,
+    vector_changes,
+)
 from recommender.selectors.similar import similar_products
 from recommender.services.indexing import vector_store
 from shop.models import Product
@@ -140,18 +147,21 @@ def test_new_street_outfits_invalidate_cached_results():
     assert catalog_changes() != before
 
 
-def test_only_vector_and_category_writes_reorder_rankings(tops):
+def test_only_category_writes_reorder_every_ranking_and_vector_writes_are_logged(tops):
     """The rankings' counter ignores product writes (prices, stock, names) and curators' rules: those only
-    change what is shown, and the catalog's counter refreshes the shown lists."""
+    change what is shown, and the catalog's counter refreshes the shown lists. A vector write advances the
+    vector counter and logs its product (merged into cached rankings); only categories reorder everything."""
     query, first, *rest = tops
     before, shown_before, rules_before = ranking_changes(), catalog_changes(), rule_changes()
     Product.objects.filter(pk=first.pk).update(price=Decimal("12"), stock=0, name="Renamed")
     assert rule_changes() == rules_before
     ComplementRule.objects.create(product=query, other=first, kind=ComplementRule.Kind.BLOCK)
     assert ranking_changes() == before and catalog_changes() != shown_before and rule_changes() != rules_before
+    state = recommendations_state()
     vector_store(product=first, vector=unit(RNG.normal(size=512)), model_version=inference.current_model_version())
-    assert ranking_changes() != before
-    before = ranking_changes()
+    assert ranking_changes() == before and vector_changes() != state.vectors and catalog_changes() != shown_before
+    # (Inside this test's one transaction its earlier writes count as unseen too: test_ranking_merge commits.)
+    assert first.pk in products_written_since(state.vector_head, state.snapshot)
     first.category.slot = "bottom"
     first.category.save()
     assert ranking_changes() != before
@@ -193,7 +203,9 @@ def test_after_a_product_write_the_page_filters_the_cached_ranking_without_searc
     section = html.split('id="complete-the-look"', 1)[1].split('id="similar-items"', 1)[0]
     assert "Pleated midi" in section and skirt.name not in section
 
+    # A vector changed: the ranking is brought up to date (merged, test_ranking_merge; here, inside this
+    # test's one transaction, searched again).
     vector_store(product=third, vector=unit(RNG.normal(size=512)), model_version=inference.current_model_version())
     with CaptureQueriesContext(connection) as queries:
         client.get(query.get_absolute_url())
-    assert _vector_searches(queries)  # a vector changed: the ranking is searched again
+    assert _vector_searches(queries)

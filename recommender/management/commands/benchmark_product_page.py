@@ -5,10 +5,19 @@ from __future__ import annotations
 import json
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from recommender.benchmarks.product_page import run
-from recommender.models import ComplementVector
+from recommender.models import ComplementVector, GarmentVector
 from recommender.services.indexing import catalog_changed, vectors_changed
+
+
+def _vectors_rewritten(slug: str) -> None:
+    """Write one product's garment and complement vectors again, unchanged: what the triggers see of a
+    re-indexing (every cached ranking then has one product to merge)."""
+    now = timezone.now()
+    GarmentVector.objects.filter(product__slug=slug).update(updated_at=now)
+    ComplementVector.objects.filter(product__slug=slug).update(updated_at=now)
 
 
 class Command(BaseCommand):
@@ -20,10 +29,12 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
         parser.add_argument(
             "--cache",
-            choices=["cold", "warm", "after-write"],
+            choices=["cold", "warm", "after-write", "after-index"],
             default="cold",
             help="cold: nothing cached (as after re-indexing); warm: every page visited once first; "
-            "after-write: every page visited once, then one catalog write (as after a curator's edit)",
+            "after-write: every page visited once, then one catalog write (as after a curator's edit); "
+            "after-index: every page visited once, then one product's vectors written again (as after "
+            "indexing a new or re-photographed product)",
         )
 
     def handle(self, *args, clients: int, requests: int, workers: int, cache: str, **options):
@@ -37,7 +48,9 @@ class Command(BaseCommand):
             requests=requests,
             workers=workers,
             cache=cache,
-            after_warm_up=catalog_changed if cache == "after-write" else None,
+            after_warm_up={"after-write": catalog_changed, "after-index": lambda: _vectors_rewritten(slugs[0])}.get(
+                cache
+            ),
         )
         self.stderr.write(
             f"{result.cache} cache, {result.requests} pages from {result.clients} clients, {result.server_workers} server processes: "
