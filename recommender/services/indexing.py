@@ -26,9 +26,10 @@ logger = logging.getLogger(__name__)
 
 
 def vectors_changed() -> None:
-    """Garment vectors or street outfits changed: advance both counters that cached recommendations
-    carry (:mod:`recommender.selectors.freshness`), the rankings' and the catalog's. The writes to
-    vector tables advance them too; this covers a change no trigger sees."""
+    """Garment vectors or street outfits changed wholesale (a re-indexing, new street outfits): advance
+    the rankings' and the catalog's counters (:mod:`recommender.selectors.freshness`), so every cached
+    ranking is searched again. A single vector write needs no call: its row is logged and merged into
+    the cached rankings of its slot."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT nextval('recommender_ranking_changes'), nextval('recommender_catalog_changes')")
 
@@ -196,6 +197,7 @@ def products_embed(*, product_ids: Sequence[int]) -> dict[str, int]:
             for product, vector, look in zip(ready, vectors, looks, strict=True):
                 vector_store(product=product, vector=vector, model_version=model.version, look=look)
         complement_vectors_store(products=ready, images=images, masks=masks)
+        # Every write above is logged per product: cached rankings merge these products in (no call
+        # to vectors_changed, which would make every product page search the vectors again).
         street_support_refresh(product_ids=[p.pk for p in ready])
-        vectors_changed()
     return {"indexed": len(ready), "failed": failed, "skipped": skipped}

@@ -138,3 +138,29 @@ def test_a_duplicate_embedding_message_changes_nothing(embedder_weights_dir, unc
     assert products_embed(product_ids=[product.pk]) == {"indexed": 0, "failed": 0, "skipped": 1}
     again = GarmentVector.objects.get(product=product)
     assert again.indexed_at == first.indexed_at and again.attempts == first.attempts
+
+
+@pytest.mark.django_db(transaction=True)
+def test_indexing_a_product_is_merged_into_cached_rankings_not_a_reset_of_all(embedder_weights_dir, unconsumed_queue):
+    """A product indexed through the real path logs its vectors: every other product's cached ranking
+    takes it in (merged), and none has to search the catalog again."""
+    from recommender.selectors.freshness import ranking_changes
+    from recommender.services.indexing import products_embed
+
+    tops = CategoryFactory(slug="tops", slot="top")
+    first, second = ProductFactory(category=tops), ProductFactory(category=tops)
+    for n, product in enumerate((first, second)):
+        product_set_image(
+            product=product, image=ContentFile(jpeg_bytes((90 * n, 80, 200))), filename="p.jpg", process_now=True
+        )
+    products_embed(product_ids=[first.pk, second.pk])
+    assert similar_products(product=first, k=5) == [second]  # ranked and cached
+
+    newcomer = ProductFactory(category=tops)
+    product_set_image(
+        product=newcomer, image=ContentFile(jpeg_bytes((40, 80, 200))), filename="p.jpg", process_now=True
+    )
+    before = ranking_changes()
+    assert products_embed(product_ids=[newcomer.pk])["indexed"] == 1
+    assert ranking_changes() == before  # no ranking in the shop was thrown away
+    assert set(similar_products(product=first, k=5)) == {second, newcomer}  # merged into the cached ranking
