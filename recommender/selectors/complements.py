@@ -285,8 +285,9 @@ def _merged_ranking(product: Product, targets: tuple[str, ...] | None, ranking: 
 def complements_for(*, product: Product, k: int | None = None, state: RecommendationState | None = None) -> Complements:
     """What goes with ``product``: the curators' pins first, then the model's best, each with a reason.
 
-    Cached until the catalog changes (a rule too); the ranking behind it until vectors or categories
-    change (:mod:`recommender.selectors.freshness`). ``state``: the one the page read for all its sections."""
+    Cached until the catalog changes (a rule too); the ranking behind it until categories change,
+    vectors written since merged in (:mod:`recommender.selectors.freshness`). ``state``: the one the
+    page read for all its sections."""
     k = k or settings.RECOMMENDER_COMPLEMENTS_ON_PAGE
     return cached_while_unchanged(
         "complements", (product.pk, k), lambda: _complements_for(product, k, state), state=state

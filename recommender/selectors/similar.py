@@ -174,8 +174,9 @@ def similar_products(
     nearest first (never the product itself).
 
     ``cheaper`` keeps only items priced below this product: "the same look for less". The result is
-    cached until the catalog changes, the ranking behind it until vectors change
-    (:mod:`recommender.selectors.freshness`); ``state``: the one the page read for all its sections.
+    cached until the catalog changes, the ranking behind it until categories change, vectors written
+    since merged in (:mod:`recommender.selectors.freshness`); ``state``: the one the page read for all
+    its sections.
     """
     return cached_while_unchanged(
         "similar",
