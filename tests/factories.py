@@ -87,3 +87,22 @@ def tops_waiting_for_vectors(n: int) -> list:
         product.save()
         GarmentVector.objects.create(product=product, slot="top")
     return products
+
+
+def complement_vector_for(product, version, rng, *, query=None, candidate=None, colour=None):
+    """Store complement vectors for ``product`` (random unit vectors from ``rng`` where not given),
+    made by ``version`` from its current photo."""
+    from recommender.models import COMPLEMENT_DIM, ComplementVector
+    from tests.vectors import unit
+
+    product.image_sha256 = product.image_sha256 or "0" * 64
+    product.save(update_fields=["image_sha256"])
+    return ComplementVector.objects.create(
+        product=product,
+        slot=product.category.slot,
+        query=(query if query is not None else unit(rng.normal(size=COMPLEMENT_DIM))).tolist(),
+        candidate=(candidate if candidate is not None else unit(rng.normal(size=COMPLEMENT_DIM))).tolist(),
+        model_version=version,
+        image_sha256=product.image_sha256,
+        colour=colour or {},
+    )

@@ -9,7 +9,7 @@ from recommender.selectors.complements import complements_for
 from recommender.services.complements import street_support_refresh
 from recommender.services.indexing import vector_store
 from shop.models import CartItem
-from tests.factories import CategoryFactory, ProductFactory
+from tests.factories import CategoryFactory, ProductFactory, complement_vector_for
 from tests.vectors import unit
 
 pytestmark = pytest.mark.django_db
@@ -25,17 +25,7 @@ def slots():
 
 
 def store(product, version, *, query=None, candidate=None, colour=None):
-    product.image_sha256 = product.image_sha256 or "0" * 64
-    product.save(update_fields=["image_sha256"])
-    return ComplementVector.objects.create(
-        product=product,
-        slot=product.category.slot,
-        query=(query if query is not None else unit(RNG.normal(size=COMPLEMENT_DIM))).tolist(),
-        candidate=(candidate if candidate is not None else unit(RNG.normal(size=COMPLEMENT_DIM))).tolist(),
-        model_version=version,
-        image_sha256=product.image_sha256,
-        colour=colour or {},
-    )
+    return complement_vector_for(product, version, RNG, query=query, candidate=candidate, colour=colour)
 
 
 def test_a_top_gets_in_stock_bottoms_best_first_never_itself(complement_version, slots):

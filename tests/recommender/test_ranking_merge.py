@@ -21,7 +21,7 @@ from recommender.selectors.complements import complements_for
 from recommender.selectors.freshness import RankedList
 from recommender.selectors.similar import similar_products
 from recommender.services.indexing import vector_store
-from tests.factories import CategoryFactory, ProductFactory
+from tests.factories import CategoryFactory, ProductFactory, complement_vector_for
 from tests.vectors import near, unit
 
 RNG = np.random.default_rng(5)
@@ -50,24 +50,25 @@ def _merges(queries) -> list[str]:
 
 
 def _store(product, version, *, query=None, candidate=None):
-    product.image_sha256 = "0" * 64
-    product.save(update_fields=["image_sha256"])
-    return ComplementVector.objects.create(
-        product=product,
-        slot=product.category.slot,
-        query=(query if query is not None else unit(RNG.normal(size=COMPLEMENT_DIM))).tolist(),
-        candidate=(candidate if candidate is not None else unit(RNG.normal(size=COMPLEMENT_DIM))).tolist(),
-        model_version=version,
-        image_sha256=product.image_sha256,
-    )
+    return complement_vector_for(product, version, RNG, query=query, candidate=candidate)
 
 
 def _towards(direction, distance):
-    """A unit vector at about ``distance`` (cosine distance) from ``direction``."""
-    other = unit(RNG.normal(size=direction.shape[0]))
-    other = unit(other - other @ direction * direction)
-    angle = math.acos(1 - distance)
-    return unit(math.cos(angle) * direction + math.sin(angle) * other)
+    """A unit vector at ``distance`` (cosine distance) from ``direction``."""
+    return near(direction, math.acos(1 - distance), RNG)
+
+
+def _a_top_and_bottoms(version, *distances):
+    """A top, and one bottom per distance from what its complement query asks for."""
+    tops, bottoms = CategoryFactory(slug="tops", slot="top"), CategoryFactory(slug="bottoms", slot="bottom")
+    direction = unit(RNG.normal(size=COMPLEMENT_DIM))
+    top = ProductFactory(category=tops)
+    _store(top, version, query=direction)
+    found = []
+    for distance in distances:
+        found.append(ProductFactory(category=bottoms))
+        _store(found[-1], version, candidate=_towards(direction, distance))
+    return direction, top, found
 
 
 def _shown(top, k=3):
@@ -76,15 +77,9 @@ def _shown(top, k=3):
 
 @pytest.mark.django_db(transaction=True)
 def test_complements_merge_new_moved_and_removed_vectors_without_searching_again(complement_version):
-    tops, bottoms = CategoryFactory(slug="tops", slot="top"), CategoryFactory(slug="bottoms", slot="bottom")
-    direction = unit(RNG.normal(size=COMPLEMENT_DIM))
-    top = ProductFactory(category=tops)
-    _store(top, complement_version, query=direction)
-    near_one, far_one = ProductFactory(category=bottoms), ProductFactory(category=bottoms)
-    _store(near_one, complement_version, candidate=_towards(direction, 0.1))
-    _store(far_one, complement_version, candidate=_towards(direction, 0.6))
-    filler = ProductFactory(category=bottoms)  # lists stay long enough to need no exact fill-in
-    _store(filler, complement_version, candidate=_towards(direction, 0.8))
+    # The filler (0.8) keeps the lists long enough to need no exact fill-in.
+    direction, top, (near_one, far_one, filler) = _a_top_and_bottoms(complement_version, 0.1, 0.6, 0.8)
+    bottoms = near_one.category
     assert _shown(top) == [near_one.pk, far_one.pk, filler.pk]
 
     new = ProductFactory(category=bottoms)
@@ -100,7 +95,7 @@ def test_complements_merge_new_moved_and_removed_vectors_without_searching_again
     assert not _searches(queries)
 
     # Another top is indexed: tops never answer a top, so nothing is even read.
-    _store(ProductFactory(category=tops), complement_version, candidate=direction)
+    _store(ProductFactory(category=top.category), complement_version, candidate=direction)
     with CaptureQueriesContext(connection) as queries:
         assert _shown(top) == [new.pk, filler.pk, near_one.pk]
     assert not _searches(queries) and not _merges(queries)
@@ -116,13 +111,7 @@ def test_complements_merge_new_moved_and_removed_vectors_without_searching_again
 def test_a_write_committed_after_a_later_one_is_still_merged(complement_version):
     """Out-of-order commits: a write that was in progress when the ranking was computed, and that
     commits after a later write the ranking did see, is found by the snapshot the ranking kept."""
-    tops, bottoms = CategoryFactory(slug="tops", slot="top"), CategoryFactory(slug="bottoms", slot="bottom")
-    direction = unit(RNG.normal(size=COMPLEMENT_DIM))
-    top = ProductFactory(category=tops)
-    _store(top, complement_version, query=direction)
-    slow, quick = ProductFactory(category=bottoms), ProductFactory(category=bottoms)
-    _store(slow, complement_version, candidate=_towards(direction, 0.5))
-    _store(quick, complement_version, candidate=_towards(direction, 0.6))
+    direction, top, (slow, quick) = _a_top_and_bottoms(complement_version, 0.5, 0.6)
 
     writer = psycopg2.connect(**connection.get_connection_params())
     try:
