@@ -135,6 +135,10 @@ def results_state() -> str:
     return recommendations_state().results
 
 
+def _key(kind: str, name: str, parts: tuple, counted: str) -> str:
+    return ":".join([f"recommender:{kind}{CACHE_FORMAT}", name, *map(str, parts), counted])
+
+
 def _cached(
     kind: str,
     name: str,
@@ -150,7 +154,7 @@ def _cached(
     if settings.RECOMMENDER_RESULT_CACHE_SECONDS <= 0 or timeout <= 0:
         return compute()
     state = state or recommendations_state()
-    key = ":".join([f"recommender:{kind}{CACHE_FORMAT}", name, *map(str, parts), counted(state)])
+    key = _key(kind, name, parts, counted(state))
     found = cache.get(key)
     if found is None:
         found = compute()
@@ -271,7 +275,7 @@ def ranking_cached(
     if settings.RECOMMENDER_RESULT_CACHE_SECONDS <= 0 or timeout <= 0:
         return compute()
     state = state or recommendations_state()
-    key = ":".join([f"recommender:ranking{CACHE_FORMAT}", name, *map(str, parts), state.rankings])
+    key = _key("ranking", name, parts, state.rankings)
     entry = cache.get(key)
     if entry is not None and entry.vectors == state.vectors:
         return entry.value
