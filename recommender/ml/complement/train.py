@@ -195,6 +195,38 @@ def _train_member(
     return net.eval(), history, len(pairs)
 
 
+def cross_validate(
+    table: dict[str, np.ndarray], *, config: ComplementConfig, folds: int = 5, seeds: int = 5, log=print, **options
+) -> dict:
+    """Mean FITB of ``config`` over ``folds`` folds of the CCP *training* photos (the validation split is
+    never used; tagged photos always train), each fold asked with distractor seeds 0 … ``seeds`` − 1, and
+    the colour histogram's on the very same questions. ``options`` go to :func:`train` (steps, lr, tau …)."""
+    ccp_train = (table["source"] == "ccp") & (table["split"] == "train")
+    photos = np.random.default_rng(0).permutation(np.unique(table["photo"][ccp_train]))
+    totals = {"model": 0.0, "colour": 0.0}
+    questions = 0
+    for number, fold in enumerate(np.array_split(photos, folds)):
+        split = np.where(table["split"] == "val", "held-out", "train")
+        split[np.isin(table["photo"], fold)] = "val"
+        folded = {**table, "split": split}
+        net, *_ = train(folded, config=config, validate_every=10**9, log=lambda *_: None, **options)
+        model = ComplementModel(net, {"feature_version": FEATURE_VERSION})
+        garments = garment_set_from_table(folded, split == "val", views=0)
+        for seed in range(seeds):
+            result = evaluate_garments(garments, model=model, methods=("model", "colour"), seed=seed)
+            for method in totals:
+                totals[method] += result["methods"][method]["fitb"] * result["questions"]
+            questions += result["questions"]
+        log(json.dumps({"fold": number, "photos": len(fold)}))
+    return {
+        "cv_fitb": round(totals["model"] / questions, 4),
+        "colour": round(totals["colour"] / questions, 4),
+        "folds": folds,
+        "seeds": seeds,
+        "questions": questions // seeds,
+    }
+
+
 def load_tables(cache_dir: Path, sources: Sequence[str]) -> tuple[dict[str, np.ndarray], dict]:
     from recommender.ml.complement.data import load_cache
 
@@ -233,6 +265,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--export", action="store_true", help="also write the weights, manifest included")
+    parser.add_argument(
+        "--cv", type=int, default=0, metavar="FOLDS", help="only cross-validate over the CCP training photos"
+    )
     parser.add_argument("--weights-dir", default=None, help="where --export writes (default: the shipped folder)")
     args = parser.parse_args(argv)
 
@@ -245,18 +280,20 @@ def main(argv: Sequence[str] | None = None) -> None:
         colour_residual=args.colour_residual,
         members=args.members,
     )
-    net, result, history, n_pairs = train(
-        table,
-        config=config,
-        steps=args.steps,
-        lr=args.lr,
-        weight_decay=args.weight_decay,
-        tau=args.tau,
-        hard_weight=args.hard_weight,
-        margin=args.margin,
-        jitter=args.jitter,
-        seed=args.seed,
-    )
+    options = {
+        "steps": args.steps,
+        "lr": args.lr,
+        "weight_decay": args.weight_decay,
+        "tau": args.tau,
+        "hard_weight": args.hard_weight,
+        "margin": args.margin,
+        "jitter": args.jitter,
+        "seed": args.seed,
+    }
+    if args.cv:
+        print(json.dumps(cross_validate(table, config=config, folds=args.cv, **options)))
+        return
+    net, result, history, n_pairs = train(table, config=config, **options)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     train_mask = table["split"] == "train"

@@ -13,7 +13,7 @@ from recommender.ml.complement.evaluate import (
 )
 from recommender.ml.complement.features import APPEARANCE_DIM
 from recommender.ml.complement.model import ComplementConfig
-from recommender.ml.complement.train import complement_pairs, train
+from recommender.ml.complement.train import complement_pairs, cross_validate, train
 
 
 def _garments(n_photos=12, seed=0, views=1):
@@ -121,3 +121,15 @@ def test_members_are_trained_apart_with_their_own_seeds_and_joined_into_one_mode
     first, second = (m.heads["query_top"].weight for m in net.members)
     assert not torch.allclose(first, second)  # other seeds, other members
     assert result["same_photo"]["methods"]["model"]["fitb"] > 0.5
+
+
+def test_cross_validation_asks_about_each_ccp_training_photo_once_never_the_validation_or_tagged_ones():
+    table = _garments(n_photos=100, views=2)
+    table["source"] = np.where(np.arange(len(table["slot"])) < 160, "ccp", "tagged")  # the last 20 photos: tagged
+    folds = []
+    result = cross_validate(
+        table, config=ComplementConfig(hidden=0, dim=8), folds=4, seeds=2, steps=30, lr=1e-2, log=folds.append
+    )
+    ccp_train_photos = len(set(table["photo"][(table["source"] == "ccp") & (table["split"] == "train")]))
+    assert result["questions"] == 2 * ccp_train_photos and result["folds"] == 4 and len(folds) == 4
+    assert result["cv_fitb"] > 0.6 and 0 <= result["colour"] <= 1  # learnable pairs; random: 0.25
