@@ -10,7 +10,8 @@ with the shipped segmenter (test-time flip, as served), dropping photos whose ga
 disagree with their tags. Every garment keeps its photo id, split (the project's fixed
 split of ``ccp/``; tagged photos are training data only), slot, fine label, embedding,
 its colour/texture features for ``views`` versions of the crop (view 0 as photographed,
-the others under independent :func:`~recommender.ml.complement.augment.photometric_jitter`)
+the others under independent :func:`~recommender.ml.complement.augment.photometric_jitter` and
+:func:`~recommender.ml.complement.augment.geometric_jitter`)
 and the colour histogram of the background ring around it (the leakage probe).
 """
 
@@ -31,7 +32,7 @@ from tqdm import tqdm
 
 from recommender.ml.colour.histograms import lab_histogram
 from recommender.ml.colour.lab import rgb_to_lab
-from recommender.ml.complement.augment import photometric_jitter
+from recommender.ml.complement.augment import geometric_jitter, photometric_jitter
 from recommender.ml.complement.features import APPEARANCE_DIM, FEATURE_VERSION, appearance_features
 from recommender.ml.complement.outfits import OutfitReading, outfit_from_annotation, outfit_from_segmentation
 from recommender.ml.datasets.ccp import list_samples, read_fine_labels, read_label_mapping, read_sample, split_ids
@@ -141,7 +142,8 @@ def build_cache(
             rng = np.random.default_rng(_seed(source, photo.photo_id, str(index)))
             versions = [appearance_features(garment.crop, garment.mask)]
             for _ in range(views - 1):
-                versions.append(appearance_features(photometric_jitter(garment.crop, garment.mask, rng), garment.mask))
+                crop, mask = geometric_jitter(photometric_jitter(garment.crop, garment.mask, rng), garment.mask, rng)
+                versions.append(appearance_features(crop, mask))
             appearance.append(np.stack(versions))
             crops.append(garment.crop)
             rows["photo"].append(f"{source}/{photo.photo_id}")

@@ -7,8 +7,9 @@ from PIL import Image
 from recommender.ml.colour.histograms import dominant_colours, lab_histogram, lab_moments
 from recommender.ml.colour.lab import rgb_to_lab
 from recommender.ml.colour.texture import TEXTURE_DIM, texture_features
-from recommender.ml.complement.augment import photometric_jitter
+from recommender.ml.complement.augment import geometric_jitter, photometric_jitter
 from recommender.ml.complement.features import FEATURE_DIM, complement_features, split_features
+from recommender.ml.complement.silhouette import SILHOUETTE_DIM, SILHOUETTE_GRID, silhouette_features
 
 
 def _unit(seed=0):
@@ -80,3 +81,43 @@ def test_jitter_changes_the_light_but_keeps_the_white_fill_and_the_size():
     assert jittered.size == crop.size
     assert (pixels[~mask] == 255).all()
     assert not np.array_equal(pixels[mask], np.asarray(crop)[mask])
+
+
+def _grid(features):
+    return features[: SILHOUETTE_GRID**2].reshape(SILHOUETTE_GRID, SILHOUETTE_GRID)
+
+
+def test_the_silhouette_tells_a_long_garment_from_a_short_one_whatever_the_photo_size():
+    long = np.zeros((200, 60), dtype=bool)
+    long[:, 10:50] = True  # trousers: tall, narrow, full length
+    short = np.zeros((60, 60), dtype=bool)
+    short[:, 5:55] = True  # shorts: as wide as long
+    crop = Image.new("RGB", (60, 200), (30, 40, 90))
+    a = silhouette_features(crop, long)
+    big = np.kron(long, np.ones((3, 3), dtype=bool))  # the same garment photographed three times larger
+    b = silhouette_features(crop.resize((180, 600)), big)
+    c = silhouette_features(Image.new("RGB", (60, 60)), short)
+    assert a.shape == (SILHOUETTE_DIM,) and a.dtype == np.float32
+    assert np.allclose(a, b, atol=0.02)  # scale-free
+    assert a[-2] > 1.0 and abs(c[-2]) < 0.3  # log(height / width): tall against square
+    assert _grid(a)[:, 0].max() == 0 and _grid(c)[:, 1].min() > 0.9  # letterboxed: the tall box leaves the sides empty
+
+
+def test_without_a_mask_the_silhouette_is_the_non_white_garment_holes_included():
+    crop, mask = _garment((20, 30, 120))
+    pixels = np.asarray(crop).copy()
+    pixels[25:30, 15:20] = 255  # a white print on the garment
+    with_print = Image.fromarray(pixels)
+    assert np.allclose(silhouette_features(with_print, None), silhouette_features(crop, mask), atol=1e-6)
+    assert silhouette_features(Image.new("RGB", (10, 10), (255, 255, 255)))[-1] == 1.0  # all white: the whole crop
+
+
+def test_geometric_jitter_cuts_and_stretches_crop_and_mask_together():
+    crop, mask = _garment((120, 80, 40))
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        jittered, jittered_mask = geometric_jitter(crop, mask, rng)
+        pixels = np.asarray(jittered)
+        assert pixels.shape[:2] == jittered_mask.shape
+        assert 0.9 * 60 <= jittered_mask.shape[0] <= 60 and 0.85 * 40 - 1 <= jittered_mask.shape[1] <= 40 / 0.85 + 1
+        assert (pixels[~jittered_mask] == 255).all() and jittered_mask.any()
