@@ -80,12 +80,12 @@ def complement_vectors_store(
         return 0
     cuts = [garment_cut(image, mask) for _, image, mask in wanted]
     embeddings = embedder.embed([crop for crop, _ in cuts], batch_size=settings.RECOMMENDER_BATCH_SIZE)
+    features = complement_features(
+        embeddings=embeddings, crops=[c for c, _ in cuts], masks=[m for _, m in cuts], embedder=embedder
+    )
     by_slot: dict[str, list[int]] = defaultdict(list)
-    features = []
-    for n, ((product, _, _), (crop, mask), embedding) in enumerate(zip(wanted, cuts, embeddings, strict=True)):
-        features.append(complement_features(embedding=np.asarray(embedding), crop=crop, mask=mask))
+    for n, (product, _, _) in enumerate(wanted):
         by_slot[product.category.slot].append(n)
-    features = np.stack(features).astype(np.float32)
     queries = np.zeros((len(wanted), model.dim), dtype=np.float32)
     candidates = np.zeros_like(queries)
     for slot, rows in by_slot.items():
@@ -127,8 +127,13 @@ def garment_complement_query(*, garment: Garment, crop: Image.Image | None = Non
     if crop is None:
         with garment.crop.open("rb") as fh:
             crop = Image.open(fh).convert("RGB")
-    features = complement_features(embedding=np.asarray(garment.embedding, dtype=np.float32), crop=crop, mask=None)
-    query = model.encode(features[None, :], slot=garment.slot, role="query")[0]
+    features = complement_features(
+        embeddings=np.asarray(garment.embedding, dtype=np.float32)[None],
+        crops=[crop],
+        masks=[None],
+        embedder=inference.embedder(),
+    )
+    query = model.encode(features, slot=garment.slot, role="query")[0]
     return ComplementQuery(query.tolist(), targets, model.version)
 
 

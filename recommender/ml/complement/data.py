@@ -140,11 +140,14 @@ def build_cache(
             continue
         for index, garment in enumerate(photo.reading.garments):
             rng = np.random.default_rng(_seed(source, photo.photo_id, str(index)))
-            versions = [appearance_features(garment.crop, garment.mask)]
+            versions = [(garment.crop, garment.mask)]
             for _ in range(views - 1):
-                crop, mask = geometric_jitter(photometric_jitter(garment.crop, garment.mask, rng), garment.mask, rng)
-                versions.append(appearance_features(crop, mask))
-            appearance.append(np.stack(versions))
+                versions.append(
+                    geometric_jitter(photometric_jitter(garment.crop, garment.mask, rng), garment.mask, rng)
+                )
+            appearance.append(
+                appearance_features([c for c, _ in versions], [m for _, m in versions], embedder=embedder)
+            )
             crops.append(garment.crop)
             rows["photo"].append(f"{source}/{photo.photo_id}")
             rows["source"].append(source)

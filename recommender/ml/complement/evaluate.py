@@ -89,15 +89,16 @@ def garment_set_from_outfits(photos: Iterable, embedder, *, progress: bool = Fal
     """Cut, embed and describe every garment of annotated outfit photos (``data.OutfitPhoto``)."""
     from recommender.ml.complement.data import ring_histogram
 
-    photo_ids, slots, crops, appearance, rings = [], [], [], [], []
+    photo_ids, slots, crops, masks, rings = [], [], [], [], []
     for photo in tqdm(photos, desc="cutting", disable=not progress, mininterval=5):
         for garment in photo.reading.garments:
             photo_ids.append(photo.photo_id)
             slots.append(garment.slot)
             crops.append(garment.crop)
-            appearance.append(appearance_features(garment.crop, garment.mask))
+            masks.append(garment.mask)
             rings.append(ring_histogram(photo, garment.bbox, garment.mask))
     embeddings = embedder.embed(crops) if crops else np.zeros((0, 512), dtype=np.float32)
+    appearance = appearance_features(crops, masks, embedder=embedder)
     return GarmentSet(
         np.asarray(photo_ids),
         np.asarray(slots),
@@ -252,12 +253,13 @@ def catalog_queries(
         chosen.append(int(scores.argmax()))
     unique = sorted(set(chosen))
     images = [open_image(paths[i]) for i in unique]
-    crops, appearance = [], []
+    crops, masks = [], []
     for index, image, segmentation in zip(unique, images, segmenter.segment(images), strict=True):
         crop, mask = catalog_garment(image, segmentation, slots[index])
         crops.append(crop)
-        appearance.append(appearance_features(crop, mask))
+        masks.append(mask)
     embedded = embedder.embed(crops)
+    appearance = appearance_features(crops, masks, embedder=embedder)
     where = {index: row for row, index in enumerate(unique)}
     rows = np.asarray([where[i] for i in chosen], dtype=np.int64)
     replaced = GarmentSet(

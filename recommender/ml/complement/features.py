@@ -1,13 +1,17 @@
-"""What the complement model sees of one garment: its embedding, colours, texture and silhouette.
+"""What the complement model sees of a garment: its embedding, colours, texture, silhouette and fabric.
 
-``complement_features(embedding=..., crop=..., mask=...)`` is the one function that turns a
-garment into the model's input, for training, evaluation and serving alike. Layout
-(:data:`FEATURE_LAYOUT`): the garment embedder's 512-d unit vector, then colour read from
-the mask only (a joint Lab histogram, Lab moments, three dominant colours), then texture,
-then the mask's silhouette.
+``complement_features(embeddings=..., crops=..., masks=..., embedder=...)`` is the one function
+that turns garments into the model's input, for training, evaluation and serving alike.
+Layout (:data:`FEATURE_LAYOUT`): the garment embedder's 512-d unit vector, then colour read
+from the mask only (a joint Lab histogram, Lab moments, three dominant colours), then
+texture, then the mask's silhouette, then the embedder's middle-layer maps pooled under the
+mask (:mod:`recommender.ml.embedding.maps`: fabric, print, finish).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 from PIL import Image
@@ -15,10 +19,11 @@ from PIL import Image
 from recommender.ml.colour.histograms import LAB_BINS, dominant_colours, lab_histogram, lab_moments
 from recommender.ml.colour.lab import garment_lab_pixels
 from recommender.ml.colour.texture import TEXTURE_DIM, texture_features
-from recommender.ml.complement.silhouette import SILHOUETTE_DIM, silhouette_features
+from recommender.ml.complement.silhouette import SILHOUETTE_DIM, garment_mask, silhouette_features
+from recommender.ml.embedding.maps import MAPS_DIM
 
 #: Changes whenever the layout or any computation below changes: the model records it.
-FEATURE_VERSION = "cf2"
+FEATURE_VERSION = "cf3"
 
 EMBEDDING_DIM = 512
 FEATURE_LAYOUT: dict[str, int] = {
@@ -28,13 +33,20 @@ FEATURE_LAYOUT: dict[str, int] = {
     "dominant_colours": 12,
     "texture": TEXTURE_DIM,
     "silhouette": SILHOUETTE_DIM,
+    "maps": MAPS_DIM,
 }
 FEATURE_DIM = sum(FEATURE_LAYOUT.values())
 APPEARANCE_DIM = FEATURE_DIM - EMBEDDING_DIM
 
 
-def appearance_features(crop: Image.Image, mask: np.ndarray | None) -> np.ndarray:
-    """The colour, texture and silhouette part of the features (everything but the embedding), float32."""
+class MapsSource(Protocol):
+    """What reads the middle-layer maps: the embedder in service (:class:`~recommender.ml.embedding.inference.Embedder`)."""
+
+    def pooled_maps(self, crops: Sequence[Image.Image], masks: Sequence[np.ndarray]) -> np.ndarray: ...
+
+
+def pixel_features(crop: Image.Image, mask: np.ndarray | None) -> np.ndarray:
+    """The colour, texture and silhouette part of one garment's features, float32 (no network involved)."""
     lab = garment_lab_pixels(crop, mask, max_pixels=8000)
     return np.concatenate(
         [
@@ -47,14 +59,36 @@ def appearance_features(crop: Image.Image, mask: np.ndarray | None) -> np.ndarra
     ).astype(np.float32)
 
 
-def complement_features(*, embedding: np.ndarray, crop: Image.Image, mask: np.ndarray | None) -> np.ndarray:
-    """float32 [FEATURE_DIM]: the garment's embedding followed by its colour, texture and silhouette.
+def appearance_features(
+    crops: Sequence[Image.Image], masks: Sequence[np.ndarray | None], *, embedder: MapsSource
+) -> np.ndarray:
+    """float32 [N, APPEARANCE_DIM]: everything but the embedding, for each garment.
 
-    ``mask`` None means a white-filled crop: the garment is its non-white pixels."""
-    embedding = np.asarray(embedding, dtype=np.float32).reshape(-1)
-    if embedding.shape != (EMBEDDING_DIM,):
-        raise ValueError(f"the embedding has {embedding.shape[0]} dimensions, not {EMBEDDING_DIM}")
-    return np.concatenate([embedding, appearance_features(crop, mask)])
+    A ``None`` mask means a white-filled crop: the garment is its non-white pixels."""
+    if len(crops) != len(masks):
+        raise ValueError(f"{len(crops)} crops but {len(masks)} masks")
+    if not crops:
+        return np.zeros((0, APPEARANCE_DIM), dtype=np.float32)
+    pixels = np.stack([pixel_features(crop, mask) for crop, mask in zip(crops, masks, strict=True)])
+    maps = embedder.pooled_maps(crops, [garment_mask(crop, mask) for crop, mask in zip(crops, masks, strict=True)])
+    return np.concatenate([pixels, maps], axis=1).astype(np.float32)
+
+
+def complement_features(
+    *,
+    embeddings: np.ndarray,
+    crops: Sequence[Image.Image],
+    masks: Sequence[np.ndarray | None],
+    embedder: MapsSource,
+) -> np.ndarray:
+    """float32 [N, FEATURE_DIM]: each garment's embedding followed by its appearance features.
+
+    ``embeddings`` are the garments' vectors from ``embedder`` ([N, 512]); a ``None`` mask means a
+    white-filled crop."""
+    embeddings = np.asarray(embeddings, dtype=np.float32).reshape(len(crops), -1)
+    if embeddings.shape[1] != EMBEDDING_DIM:
+        raise ValueError(f"the embeddings have {embeddings.shape[1]} dimensions, not {EMBEDDING_DIM}")
+    return np.concatenate([embeddings, appearance_features(crops, masks, embedder=embedder)], axis=1)
 
 
 def split_features(features: np.ndarray) -> dict[str, np.ndarray]:

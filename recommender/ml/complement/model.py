@@ -25,6 +25,9 @@ from recommender.ml.weights import Weights, load_weights
 HISTOGRAM_DIM = FEATURE_LAYOUT["lab_histogram"]
 #: Where the square-rooted Lab histogram sits in the features (right after the embedding).
 HISTOGRAM = slice(EMBEDDING_DIM, EMBEDDING_DIM + HISTOGRAM_DIM)
+MAPS_DIM = FEATURE_LAYOUT["maps"]
+#: Where the pooled middle-layer maps sit (last).
+MAPS = slice(FEATURE_DIM - MAPS_DIM, FEATURE_DIM)
 
 ROLES: tuple[str, ...] = ("query", "candidate")
 SLOTS: tuple[str, ...] = ("top", "bottom", "dress", "outerwear")
@@ -44,6 +47,13 @@ class ComplementConfig:
     #: 1/sqrt(members): a pair scores the members' mean score, still one inner product. With the colour
     #: residual the members share one histogram block, weighted by their mean share (the same scores).
     members: int = 1
+    #: Whitened PCA components the pooled maps are reduced to before the towers; 0 = the raw maps.
+    maps_pca: int = 0
+
+    @property
+    def input_dim(self) -> int:
+        """Width of the towers' input: the features with the maps reduced."""
+        return self.feature_dim - MAPS_DIM + self.maps_pca if self.maps_pca else self.feature_dim
 
     @property
     def output_dim(self) -> int:
@@ -60,16 +70,20 @@ class ComplementNet(nn.Module):
     def __init__(self, config: ComplementConfig) -> None:
         super().__init__()
         self.config = config
-        # Feature standardisation (training set mean and std), part of the weights.
-        self.feature_mean = nn.Buffer(torch.zeros(config.feature_dim))
-        self.feature_std = nn.Buffer(torch.ones(config.feature_dim))
-        width = config.hidden or config.feature_dim
+        if config.maps_pca:
+            # Whitened PCA of the pooled maps (fitted on the training garments), part of the weights.
+            self.maps_mean = nn.Buffer(torch.zeros(MAPS_DIM))
+            self.maps_basis = nn.Buffer(torch.zeros(MAPS_DIM, config.maps_pca))
+        # Feature standardisation (training set mean and std, after the PCA), part of the weights.
+        self.feature_mean = nn.Buffer(torch.zeros(config.input_dim))
+        self.feature_std = nn.Buffer(torch.ones(config.input_dim))
+        width = config.hidden or config.input_dim
         self.trunks = nn.ModuleDict(
             {
                 role: nn.Dropout(config.dropout)
                 if not config.hidden
                 else nn.Sequential(
-                    nn.Linear(config.feature_dim, config.hidden),
+                    nn.Linear(config.input_dim, config.hidden),
                     nn.LayerNorm(config.hidden),
                     nn.GELU(),
                     nn.Dropout(config.dropout),
@@ -87,8 +101,30 @@ class ComplementNet(nn.Module):
             raise ValueError(f"role must be one of {ROLES}, not {role!r}")
         if slot not in SLOTS:
             raise ValueError(f"slot must be one of {SLOTS}, not {slot!r}")
-        x = (features - self.feature_mean) / self.feature_std
+        x = (self.reduce(features) - self.feature_mean) / self.feature_std
         return F.normalize(self.heads[f"{role}_{slot}"](self.trunks[role](x)), dim=-1)
+
+    def reduce(self, features: torch.Tensor) -> torch.Tensor:
+        """[N, F] features → [N, input_dim]: the maps replaced by their PCA components (if configured)."""
+        if not self.config.maps_pca:
+            return features
+        maps = (features[..., MAPS] - self.maps_mean) @ self.maps_basis
+        return torch.cat([features[..., : MAPS.start], maps], dim=-1)
+
+    def fit(self, features: torch.Tensor) -> None:
+        """Fit the maps' PCA and then the standardisation on [N, F] training features."""
+        if self.config.maps_pca:
+            maps = features[..., MAPS].double()
+            mean = maps.mean(dim=0)
+            eigenvalues, eigenvectors = torch.linalg.eigh(torch.cov((maps - mean).T))
+            top = eigenvalues.argsort(descending=True)[: self.config.maps_pca]
+            basis = eigenvectors[:, top] / eigenvalues[top].clamp(min=1e-8).sqrt()
+            self.maps_mean.copy_(mean.float())
+            self.maps_basis.copy_(basis.float())
+        with torch.no_grad():
+            reduced = self.reduce(features)
+        self.feature_mean.copy_(reduced.mean(dim=0))
+        self.feature_std.copy_(reduced.std(dim=0).clamp(min=1e-3))
 
     def colour_share(self) -> torch.Tensor:
         """The learnt weight of the colour histogram's similarity in a pair's score (colour residual only)."""

@@ -143,8 +143,7 @@ def _train_member(
     appearance = torch.from_numpy(tr["appearance"])
     net = build_complement_net(config)
     every_view = torch.cat([embedding[:, None].expand(-1, views, -1), appearance], dim=-1).reshape(-1, FEATURE_DIM)
-    net.feature_mean.copy_(every_view.mean(dim=0))
-    net.feature_std.copy_(every_view.std(dim=0).clamp(min=1e-3))
+    net.fit(every_view)
     slot_index = {s: torch.from_numpy(np.nonzero(tr["slot"] == s)[0]) for s in SLOTS}
     photo_ids = np.unique(tr["photo"], return_inverse=True)[1]
     same_photo = torch.from_numpy(photo_ids[:, None] == photo_ids[None, :])
@@ -258,6 +257,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--dim", type=int, default=64)
     parser.add_argument("--dropout", type=float, default=0.3)
     parser.add_argument("--members", type=int, default=1, help="independently trained members, joined in one vector")
+    parser.add_argument("--maps-pca", type=int, default=0, help="whitened PCA components of the pooled maps (0: raw)")
     parser.add_argument("--no-jitter", dest="jitter", action="store_false")
     parser.add_argument(
         "--colour-residual", action="store_true", help="add the colour histogram similarity with a learnt weight"
@@ -279,6 +279,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         dropout=args.dropout,
         colour_residual=args.colour_residual,
         members=args.members,
+        maps_pca=args.maps_pca,
     )
     options = {
         "steps": args.steps,

@@ -19,6 +19,7 @@ and ``torch`` (channels-last; the default on CUDA).
 
 from __future__ import annotations
 
+import copy
 import os
 import warnings
 from collections.abc import Callable, Sequence
@@ -30,6 +31,7 @@ import torch
 from PIL import Image
 
 from recommender.ml.embedding import WEIGHTS_NAME
+from recommender.ml.embedding.maps import pooled_maps
 from recommender.ml.embedding.model import EMBEDDING_DIM, GarmentEmbedder, load_embedder
 from recommender.ml.embedding.preprocess import PreprocessConfig, preprocess_batch
 from recommender.ml.loading import LoadOnce
@@ -109,8 +111,11 @@ class Embedder:
         meta: dict[str, Any],
         *,
         test_time_flip: bool | None = None,
+        module: GarmentEmbedder | None = None,
     ) -> None:
         self._run = runner
+        #: The torch module behind the runner (CPU, eval): what :meth:`pooled_maps` reads.
+        self._module = module
         self.preprocess = preprocess
         self.version = version
         self.meta = meta
@@ -137,6 +142,8 @@ class Embedder:
             backend = "onnx" if device.type == "cpu" else "torch"
         model, weights = load_embedder(name, directory=directory, device="cpu")
         config = PreprocessConfig.from_meta(weights.meta)
+        # The maps are read on the CPU, from a module the runner never moves to another device.
+        maps_module = model if device.type == "cpu" else copy.deepcopy(model)
         if backend == "onnx":
             if device.type != "cpu":
                 raise ValueError("the onnx backend runs on CPU only")
@@ -145,7 +152,7 @@ class Embedder:
             runner = torch_runner(model, device)
         else:
             raise ValueError(f"backend must be torch or onnx, not {backend!r}")
-        return cls(runner, config, weights.sha256, weights.meta)
+        return cls(runner, config, weights.sha256, weights.meta, module=maps_module)
 
     def embed(self, images: Sequence[Image.Image], batch_size: int = 64) -> np.ndarray:
         """(N, 512) float32 unit vectors, one per image, in order."""
@@ -158,6 +165,13 @@ class Embedder:
         vectors = np.concatenate(chunks).astype(np.float32, copy=False)
         # Renormalise: fp16/bf16 and ONNX rounding must not leave vectors slightly off the sphere.
         return vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)
+
+    def pooled_maps(self, crops: Sequence[Image.Image], masks: Sequence[np.ndarray]) -> np.ndarray:
+        """(N, MAPS_DIM) float32: each crop's middle-layer maps pooled under its boolean mask
+        (:mod:`recommender.ml.embedding.maps`), from this embedder's own weights."""
+        if self._module is None:
+            raise ValueError("this embedder was built from a bare runner: it has no module to read maps from")
+        return pooled_maps(self._module, crops, masks, config=self.preprocess)
 
     def _forward(self, batch: torch.Tensor) -> np.ndarray:
         if not self.test_time_flip:

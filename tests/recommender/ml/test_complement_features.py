@@ -1,4 +1,4 @@
-"""Garment features for the complement model: shape, and colour read from the garment only."""
+"""Garment features for the complement model: shape, colour read from the garment only, pooled maps."""
 
 import numpy as np
 import pytest
@@ -8,8 +8,25 @@ from recommender.ml.colour.histograms import dominant_colours, lab_histogram, la
 from recommender.ml.colour.lab import rgb_to_lab
 from recommender.ml.colour.texture import TEXTURE_DIM, texture_features
 from recommender.ml.complement.augment import geometric_jitter, photometric_jitter
-from recommender.ml.complement.features import FEATURE_DIM, complement_features, split_features
+from recommender.ml.complement.features import FEATURE_DIM, MAPS_DIM, complement_features, split_features
 from recommender.ml.complement.silhouette import SILHOUETTE_DIM, SILHOUETTE_GRID, silhouette_features
+
+
+class RecordingMaps:
+    """A maps source that records the masks it is given and answers their coverage."""
+
+    def __init__(self):
+        self.masks = []
+
+    def pooled_maps(self, crops, masks):
+        self.masks += list(masks)
+        return np.stack([np.full(MAPS_DIM, m.mean(), dtype=np.float32) for m in masks])
+
+
+def _features(embedding, crop, mask, maps=None):
+    return complement_features(
+        embeddings=embedding[None], crops=[crop], masks=[mask], embedder=maps or RecordingMaps()
+    )[0]
 
 
 def _unit(seed=0):
@@ -30,17 +47,27 @@ def _garment(colour, background=(255, 255, 255), stripes=False):
 def test_features_are_float32_of_the_declared_size_and_start_with_the_embedding():
     crop, mask = _garment((20, 30, 120))
     embedding = _unit()
-    features = complement_features(embedding=embedding, crop=crop, mask=mask)
+    maps = RecordingMaps()
+    features = _features(embedding, crop, mask, maps)
     assert features.shape == (FEATURE_DIM,) and features.dtype == np.float32
     assert np.allclose(split_features(features)["embedding"], embedding)
     assert np.isfinite(features).all()
+    assert np.allclose(split_features(features)["maps"], mask.mean())  # the maps come last, read under the mask
+    assert maps.masks[0] is not None and np.array_equal(maps.masks[0], mask)
+
+
+def test_without_a_mask_the_maps_are_read_under_the_non_white_garment():
+    crop, mask = _garment((20, 30, 120))
+    maps = RecordingMaps()
+    _features(_unit(), crop, None, maps)
+    assert np.array_equal(maps.masks[0], mask)
 
 
 def test_colour_comes_from_the_mask_not_the_background():
     navy_on_grass, mask = _garment((20, 30, 120), background=(40, 160, 40))
     navy_on_white, _ = _garment((20, 30, 120))
-    a = complement_features(embedding=_unit(), crop=navy_on_grass, mask=mask)
-    b = complement_features(embedding=_unit(), crop=navy_on_white, mask=None)  # white-filled: non-white pixels
+    a = _features(_unit(), navy_on_grass, mask)
+    b = _features(_unit(), navy_on_white, None)  # white-filled: non-white pixels
     parts_a, parts_b = split_features(a), split_features(b)
     assert np.allclose(parts_a["lab_histogram"], parts_b["lab_histogram"], atol=1e-6)
     assert np.allclose(parts_a["lab_moments"], parts_b["lab_moments"], atol=1e-4)
@@ -49,7 +76,7 @@ def test_colour_comes_from_the_mask_not_the_background():
 def test_a_wrong_sized_embedding_is_refused():
     crop, mask = _garment((200, 10, 10))
     with pytest.raises(ValueError, match="512"):
-        complement_features(embedding=np.ones(10), crop=crop, mask=mask)
+        _features(np.ones(10), crop, mask)
 
 
 def test_lab_histogram_sums_to_one_and_moments_see_lightness():

@@ -150,3 +150,23 @@ def test_an_ensemble_scores_the_mean_of_its_members_scores_in_one_vector_and_rou
     with torch.inference_mode():
         expected = ensemble(torch.from_numpy(_features(3)), slot="bottom", role="candidate").numpy()
     assert np.allclose(vectors, expected, atol=2e-3)  # fp16 weights
+
+
+def test_the_maps_pca_is_fitted_whitened_and_travels_with_the_weights(tmp_path):
+    torch.manual_seed(2)
+    config = ComplementConfig(hidden=0, dim=8, maps_pca=6)
+    net = build_complement_net(config)
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(400, FEATURE_DIM)).astype(np.float32)
+    features[:, -768:] = rng.normal(size=(400, 6)) @ rng.normal(size=(6, 768)) * 3 + 5  # six real directions
+    net.fit(torch.from_numpy(features))
+    reduced = net.reduce(torch.from_numpy(features)).numpy()
+    assert reduced.shape == (400, FEATURE_DIM - 768 + 6) == (400, config.input_dim)
+    maps = reduced[:, -6:]
+    assert np.allclose(maps.mean(axis=0), 0, atol=1e-3) and np.allclose(np.cov(maps.T), np.eye(6), atol=0.05)
+    meta = {"config": config_to_meta(config), "feature_version": FEATURE_VERSION, "embedder_sha256": "0" * 64}
+    save_weights(WEIGHTS_NAME, net.eval().state_dict(), meta, directory=tmp_path)
+    loaded = ComplementModel.load(directory=tmp_path)
+    with torch.no_grad():
+        expected = net(torch.from_numpy(features[:3]), slot="top", role="query").numpy()
+    assert np.allclose(loaded.encode(features[:3], slot="top", role="query"), expected, atol=2e-3)  # fp16 weights
