@@ -19,13 +19,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from recommender.ml.complement import WEIGHTS_NAME
-from recommender.ml.complement.features import EMBEDDING_DIM, FEATURE_DIM, FEATURE_LAYOUT
+from recommender.ml.complement.features import EMBEDDING_DIM, FEATURE_DIM, FEATURE_LAYOUT, MAPS_DIM
 from recommender.ml.weights import Weights, load_weights
 
 HISTOGRAM_DIM = FEATURE_LAYOUT["lab_histogram"]
 #: Where the square-rooted Lab histogram sits in the features (right after the embedding).
 HISTOGRAM = slice(EMBEDDING_DIM, EMBEDDING_DIM + HISTOGRAM_DIM)
-MAPS_DIM = FEATURE_LAYOUT["maps"]
 #: Where the pooled middle-layer maps sit (last).
 MAPS = slice(FEATURE_DIM - MAPS_DIM, FEATURE_DIM)
 

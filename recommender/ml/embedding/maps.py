@@ -25,7 +25,7 @@ import torch
 from PIL import Image
 
 from recommender.ml.embedding.model import GarmentEmbedder
-from recommender.ml.embedding.preprocess import PreprocessConfig, letterbox, normalize
+from recommender.ml.embedding.preprocess import PreprocessConfig, letterbox, letterbox_geometry, normalize
 
 MAPS_INPUT_SIZE = 128
 MAPS_CHANNELS: tuple[int, int] = (128, 256)
@@ -35,14 +35,11 @@ MAPS_DIM = 2 * sum(MAPS_CHANNELS)
 def letterbox_mask(mask: np.ndarray, size: int) -> np.ndarray:
     """float32 [size, size] coverage of ``mask`` placed where :func:`letterbox` puts its crop (0 in the padding)."""
     height, width = mask.shape
-    scale = size / max(width, height)
-    new_width = max(1, min(size, round(width * scale)))
-    new_height = max(1, min(size, round(height * scale)))
+    new_width, new_height, left, top = letterbox_geometry(width, height, size)
     resized = Image.fromarray(np.asarray(mask, dtype=np.uint8) * 255).resize(
         (new_width, new_height), Image.Resampling.BILINEAR, reducing_gap=None
     )
     canvas = np.zeros((size, size), dtype=np.float32)
-    top, left = (size - new_height) // 2, (size - new_width) // 2
     canvas[top : top + new_height, left : left + new_width] = np.asarray(resized, dtype=np.float32) / 255.0
     return canvas
 

@@ -49,13 +49,19 @@ def letterbox(image: Image.Image, size: int) -> np.ndarray:
     would change their shape, which is exactly what tells the classes apart.
     """
     image = image.convert("RGB") if image.mode != "RGB" else image
-    scale = size / max(image.width, image.height)
-    width = max(1, min(size, round(image.width * scale)))
-    height = max(1, min(size, round(image.height * scale)))
+    width, height, left, top = letterbox_geometry(image.width, image.height, size)
     resized = image.resize((width, height), Image.Resampling.BILINEAR, reducing_gap=None)
     canvas = Image.new("RGB", (size, size), PAD_COLOUR)
-    canvas.paste(resized, ((size - width) // 2, (size - height) // 2))
+    canvas.paste(resized, (left, top))
     return np.array(canvas, dtype=np.uint8)
+
+
+def letterbox_geometry(width: int, height: int, size: int) -> tuple[int, int, int, int]:
+    """Where :func:`letterbox` puts a ``width``×``height`` image: its new width and height, left and top."""
+    scale = size / max(width, height)
+    new_width = max(1, min(size, round(width * scale)))
+    new_height = max(1, min(size, round(height * scale)))
+    return new_width, new_height, (size - new_width) // 2, (size - new_height) // 2
 
 
 def normalize(batch: np.ndarray | torch.Tensor, config: PreprocessConfig) -> torch.Tensor:
