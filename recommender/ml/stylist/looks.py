@@ -1,0 +1,209 @@
+"""Complete the look as a stylist would: a whole outfit, varied alternatives, from the street's priors.
+
+A top's look is a bottom plus shoes, a bottom's a top plus shoes, a dress's a layer plus shoes
+(:data:`LOOK_SLOTS`). Each piece is scored by several signals added as natural logs, the way
+production recommenders blend them:
+
+* the learned complement model, where it covers the slot (its rank among the candidates);
+* how often street outfits wear the piece's *category* with the product's (a T-shirt with
+  trousers or a skirt, rarely shorts);
+* how often they wear the piece's *colour family* with the product's (a red top mostly meets
+  black, navy or grey, rarely its own red);
+* for a layer over a dress, which layers street outfits with dresses *like this one* wear
+  (a light dress gets jackets and blazers before coats);
+* two colour rules a stylist states outright: one printed piece per look, and no dark piece on
+  a dark product without something light in the outfit.
+
+The pieces shown are then picked greedily for variety (:func:`pick_varied`): a piece that repeats
+the category and colour of one already shown pays a penalty larger than any score gap, so a page
+never shows five copies of one idea while anything else is on sale. Pure functions over
+:class:`Garb`, so every rule is testable without a database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from recommender.ml.stylist.priors import LAYER_TYPES, StylistPriors
+
+#: The pieces of a look, by the product's slot: the first is the main piece, then shoes.
+LOOK_SLOTS: dict[str, tuple[str, ...]] = {
+    "top": ("bottom", "shoes"),
+    "outerwear": ("bottom", "shoes"),
+    "bottom": ("top", "shoes"),
+    "dress": ("outerwear", "shoes"),
+}
+#: The catalog slots that can fill each look slot.
+PIECE_SLOTS: dict[str, tuple[str, ...]] = {
+    "bottom": ("bottom",),
+    "top": ("top", "outerwear"),
+    "outerwear": ("outerwear",),
+    "shoes": ("shoes",),
+}
+
+#: How much each signal counts (natural-log units).
+WEIGHTS = {"model": 0.5, "category": 1.0, "colour": 1.0, "layer": 1.0, "rules": 1.0, "look_colour": 0.5}
+#: A printed, striped or checked piece with a patterned product; a dark piece on a dark product.
+PATTERN_CLASH = -1.5
+DARK_ON_DARK = -0.7
+DARK_L = 32.0
+#: Variety: the cost of repeating, in one list, a category and colour already shown (larger than any
+#: score gap, so it happens only when nothing else is left), a colour, a category, a pattern.
+REPEAT_IDEA, REPEAT_COLOUR, REPEAT_CATEGORY, REPEAT_PATTERN = 10.0, 0.8, 0.25, 0.3
+#: A small, stable per-pair tie-breaker, so that equally good shoes differ from page to page.
+JITTER = 0.3
+PLAIN = ("", "plain")
+
+
+@dataclass(frozen=True)
+class Garb:
+    """What the stylist needs to know of a garment."""
+
+    pk: int
+    slot: str
+    category: str
+    family: str = ""
+    pattern: str = ""
+    lightness: float | None = None
+
+    @property
+    def patterned(self) -> bool:
+        return self.pattern not in PLAIN
+
+    @property
+    def dark(self) -> bool:
+        return self.lightness is not None and self.lightness < DARK_L
+
+
+@dataclass(frozen=True)
+class Scored:
+    garb: Garb
+    score: float
+    #: The look slot it fills.
+    look_slot: str
+
+
+def model_terms(distances: dict[int, float]) -> dict[int, float]:
+    """The complement model's opinion per candidate: its standardised closeness, clipped to ±2.5."""
+    if not distances:
+        return {}
+    values = list(distances.values())
+    mean = sum(values) / len(values)
+    spread = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values)) or 1.0
+    return {pk: max(-2.5, min(2.5, (mean - d) / spread)) for pk, d in distances.items()}
+
+
+def layer_preference(
+    priors: StylistPriors, product: Garb, street_types: dict[str, int], *, strength: float = 5.0
+) -> dict[str, float]:
+    """P(layer type | this product): the street outfits whose garment is like it, pulled towards all
+    street outfits with its category by ``strength`` pseudo-outfits."""
+    base = priors.layer_types(product.category) or {t: 1 / len(LAYER_TYPES) for t in LAYER_TYPES}
+    n = sum(street_types.get(t, 0) for t in LAYER_TYPES)
+    return {t: (street_types.get(t, 0) + strength * base.get(t, 0.0)) / (n + strength) for t in LAYER_TYPES}
+
+
+def layer_term(preference: dict[str, float], candidate_types: dict[str, int]) -> float:
+    """How well a layer's type (its street look-alikes' labels) fits the preference, against a uniform pick."""
+    n = sum(candidate_types.get(t, 0) for t in LAYER_TYPES)
+    if not n:
+        return 0.0
+    fit = sum(candidate_types.get(t, 0) / n * preference[t] for t in LAYER_TYPES)
+    return math.log(max(fit * len(LAYER_TYPES), 1e-3))
+
+
+def _jitter(a: int, b: int) -> float:
+    digest = hashlib.blake2b(f"{a}:{b}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big") / 2**32
+
+
+def piece_score(
+    priors: StylistPriors,
+    product: Garb,
+    piece: Garb,
+    *,
+    look_slot: str,
+    model: float | None = None,
+    layer: float | None = None,
+    partner: Garb | None = None,
+) -> float:
+    """How well ``piece`` goes with ``product`` (and with the look's ``partner``, for shoes)."""
+    score = WEIGHTS["category"] * (
+        priors.category_score(product.category, piece.slot, piece.category)
+        + priors.slot_share(product.slot, piece.slot)
+    )
+    if product.family and piece.family:
+        score += WEIGHTS["colour"] * priors.colour_score(product.slot, product.family, piece.slot, piece.family)
+    if partner is not None and partner.family and piece.family:
+        score += WEIGHTS["look_colour"] * priors.colour_score(partner.slot, partner.family, piece.slot, piece.family)
+    if model is not None:
+        score += WEIGHTS["model"] * model
+    if layer is not None:
+        score += WEIGHTS["layer"] * layer
+    rules = 0.0
+    if product.patterned and piece.patterned and piece.slot != "shoes":
+        rules += PATTERN_CLASH
+    if product.dark and piece.dark and piece.slot != "shoes" and (partner is None or partner.dark):
+        rules += DARK_ON_DARK
+    score += WEIGHTS["rules"] * rules
+    if model is None:
+        score += JITTER * _jitter(product.pk, piece.pk)
+    return score
+
+
+def _repeats(garb: Garb, shown: Iterable[Garb]) -> float:
+    cost = 0.0
+    for other in shown:
+        same_category, same_family = garb.category == other.category, bool(garb.family) and garb.family == other.family
+        if same_category and same_family:
+            cost += REPEAT_IDEA
+        elif same_family:
+            cost += REPEAT_COLOUR
+        elif same_category:
+            cost += REPEAT_CATEGORY
+        if garb.patterned and garb.pattern == other.pattern:
+            cost += REPEAT_PATTERN
+    return cost
+
+
+def pick_varied(scored: Sequence[Scored], n: int, *, shown: Sequence[Garb] = ()) -> list[Scored]:
+    """The ``n`` best of ``scored`` for a list that already shows ``shown``, each next pick paying for
+    what it repeats of those before it."""
+    left = list(scored)
+    picked: list[Scored] = []
+    while left and len(picked) < n:
+        taken = [*shown, *(s.garb for s in picked)]
+        best = max(left, key=lambda s: s.score - _repeats(s.garb, taken))
+        picked.append(best)
+        left.remove(best)
+    return picked
+
+
+def near_duplicates(a: Garb, b: Garb) -> bool:
+    """Two pieces a shopper would call the same idea: one category, one colour family, one pattern."""
+    return a.category == b.category and a.family == b.family and (a.pattern or "plain") == (b.pattern or "plain")
+
+
+def split_counts(k: int, look_slots: Sequence[str], available: dict[str, int]) -> dict[str, int]:
+    """How many of ``k`` suggestions each look slot gets: the main piece about two thirds, shoes the
+    rest; a slot with too few on sale gives its places to the other."""
+    if not look_slots:
+        return {}
+    main, rest = look_slots[0], list(look_slots[1:])
+    counts = {main: k}
+    if rest and k >= 2:
+        shoes = max(1, round(k / 3))
+        counts = {main: k - shoes * len(rest), **{slot: shoes for slot in rest}}
+    for slot in list(counts):
+        spare = counts[slot] - available.get(slot, 0)
+        if spare > 0:
+            counts[slot] -= spare
+            for other in counts:
+                if other != slot and available.get(other, 0) > counts[other]:
+                    moved = min(spare, available[other] - counts[other])
+                    counts[other] += moved
+                    spare -= moved
+    return counts
