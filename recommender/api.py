@@ -65,14 +65,23 @@ class SimilarProductsApi(APIView):
 
 
 class ComplementsQuerySerializer(serializers.Serializer):
-    k = serializers.IntegerField(min_value=1, max_value=24, default=6, help_text="How many (1–24, default 6).")
+    k = serializers.IntegerField(min_value=1, max_value=24, default=8, help_text="How many (1–24, default 8).")
 
 
 class ComplementSerializer(serializers.Serializer):
     product = ProductSerializer()
     reason = serializers.CharField(help_text="Why it goes with the product, in a sentence for shoppers.")
     pinned = serializers.BooleanField(help_text="Chosen by a curator.")
-    outfit_photo = serializers.SerializerMethodField(help_text="A real street outfit that backs the pairing, if any.")
+    outfit_photo = serializers.SerializerMethodField(
+        help_text="A real street outfit whose garments look like both pieces, if any."
+    )
+    slot = serializers.ChoiceField(
+        choices=["top", "bottom", "outerwear", "shoes", "dress", "accessory"],
+        help_text="The slot of the look this piece fills.",
+    )
+    in_look = serializers.BooleanField(
+        help_text="Part of the outfit itself (one piece per slot); the others are alternatives for their slot."
+    )
 
     def get_outfit_photo(self, suggestion) -> str | None:
         photo = suggestion.outfit_photo
@@ -91,10 +100,12 @@ class ComplementsSerializer(serializers.Serializer):
 
 
 class ProductComplementsApi(APIView):
-    """Complete the look: what goes with a product (bottoms for a top, tops for a bottom, outerwear for a dress).
+    """Complete the look: a whole outfit for a product (a bottom and shoes for a top, a top and shoes for a
+    bottom, a layer and shoes for a dress), then alternatives per slot.
 
-    Curators' pins come first; blocked pairs never show; only on-sale, in-stock items. An empty
-    list carries the reason (not indexed yet, a slot nothing goes with, nothing on sale)."""
+    The items marked ``in_look`` are the outfit, one per slot, first; each item carries its ``slot``.
+    Curators' pins come first in their slot; blocked pairs never show; only on-sale, in-stock items.
+    An empty list carries the reason (not indexed yet, a slot nothing goes with, nothing on sale)."""
 
     @extend_schema(
         parameters=[ComplementsQuerySerializer],  # documents k's minimum and maximum

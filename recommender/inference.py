@@ -111,3 +111,11 @@ def product_garment_mask(image: Image.Image) -> np.ndarray:
 
     alpha = np.asarray(remove_background(image).getchannel("A"))
     return product_mask(image, alpha, method="blend")
+
+
+def stylist_priors():
+    """The stylist's priors in service: which categories and colours street outfits wear together
+    (``weights/stylist-ccp.json``, or ``RECOMMENDER_STYLIST_PRIORS``)."""
+    from recommender.ml.stylist.priors import load_priors
+
+    return load_priors(settings.RECOMMENDER_STYLIST_PRIORS)

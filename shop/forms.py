@@ -27,8 +27,25 @@ class AddToCartForm(forms.Form):
     quantity = forms.IntegerField(min_value=1, max_value=MAX_QUANTITY, initial=1)
 
 
+class ProductIdsField(forms.Field):
+    """One or more product ids (repeated ``name=value`` pairs)."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value) -> list[int]:
+        values = value if isinstance(value, list | tuple) else ([value] if value else [])
+        try:
+            ids = [int(v) for v in values]
+        except (TypeError, ValueError):
+            raise forms.ValidationError("Not a product.") from None
+        if any(pk < 1 for pk in ids):
+            raise forms.ValidationError("Not a product.")
+        return ids
+
+
 class AddLookForm(forms.Form):
-    with_product = forms.IntegerField(min_value=1)
+    #: The pieces that go with the product: one ("Add the look") or the whole look.
+    with_product = ProductIdsField()
 
 
 class CartLineForm(forms.Form):

@@ -95,18 +95,19 @@ def cart_add(request: HttpRequest, product_id: int) -> HttpResponse:
 
 @require_POST
 def cart_look_add(request: HttpRequest, product_id: int) -> HttpResponse:
-    """ "Add the look": this product and the chosen piece that goes with it, in one step."""
+    """ "Add the look": this product and the chosen piece (or every piece of the outfit), in one step."""
     form = AddLookForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose a piece to go with it.")
         return redirect("shop:cart")
     cart = cart_for(user=request.user, session=request.session)
     try:
-        items = cart_add_look(cart=cart, product_ids=[product_id, form.cleaned_data["with_product"]])
+        items = cart_add_look(cart=cart, product_ids=[product_id, *form.cleaned_data["with_product"]])
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Added the look to your cart: " + " and ".join(i.product.name for i in items) + ".")
+        names = [i.product.name for i in items]
+        messages.success(request, f"Added the look to your cart: {', '.join(names[:-1])} and {names[-1]}.")
     return redirect("shop:cart")
 
 

@@ -283,7 +283,9 @@ RECOMMENDER_COMPLEMENT_WEIGHTS = {
     "name": env("RECOMMENDER_COMPLEMENT_NAME", default="complement-ccp"),
     "directory": env("RECOMMENDER_COMPLEMENT_DIR", default=None),
 }
-RECOMMENDER_COMPLEMENTS_ON_PAGE = 6
+RECOMMENDER_COMPLEMENTS_ON_PAGE = 8
+# The stylist's priors (which categories and colours street outfits wear together); None: the shipped ones.
+RECOMMENDER_STYLIST_PRIORS = env("RECOMMENDER_STYLIST_PRIORS", default=None)
 # Products per indexing task: each one (photo masks, colours, garment and complement vectors) must end
 # well inside the task time cap of CELERY_LONGEST_TASK_SECONDS on a busy 2-core worker.
 RECOMMENDER_TASK_BATCH = env.int("RECOMMENDER_TASK_BATCH", default=8)

@@ -11,16 +11,31 @@ never the product itself. Each suggestion carries a reason a shopper understands
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, Q, QuerySet, Subquery
+from django.db.models import Exists, F, Q, QuerySet, Subquery, Window
+from django.db.models.functions import RowNumber
 from pgvector.django import CosineDistance
 
+from recommender import inference
 from recommender.ml.colour.lab import delta_e_2000
-from recommender.models import COMPLEMENT_TARGETS, ComplementRule, ComplementVector, OutfitPhoto
+from recommender.ml.stylist.looks import (
+    LOOK_SLOTS,
+    PIECE_SLOTS,
+    Garb,
+    Scored,
+    layer_preference,
+    layer_term,
+    model_terms,
+    pick_varied,
+    piece_score,
+    split_counts,
+)
+from recommender.ml.stylist.priors import LAYER_TYPE_OF_FINE, StylistPriors
+from recommender.models import COMPLEMENT_TARGETS, ComplementRule, ComplementVector, Garment, OutfitPhoto
 from recommender.selectors.availability import first_on_sale, products_in_order
 from recommender.selectors.freshness import (
     RankedList,
@@ -32,7 +47,7 @@ from recommender.selectors.freshness import (
 )
 from recommender.selectors.hnsw import hnsw_scan
 from recommender.selectors.indexing import current_complement_version, current_version
-from shop.models import Product
+from shop.models import Category, Product
 
 #: A pairing is "worn together in N street outfits like this" from this many outfits on.
 MIN_STREET_SUPPORT = 2
@@ -43,8 +58,16 @@ class Suggestion:
     product: Product
     reason: str
     pinned: bool = False
-    #: A real street outfit that backs the pairing (its top is like one, its bottom like the other).
+    #: A real street outfit that backs the pairing (its garments look like both pieces).
     outfit_photo: OutfitPhoto | None = None
+    #: The slot of the look it fills ("bottom", "top", "outerwear", "shoes"), and whether it is
+    #: part of the outfit itself (one piece per slot) rather than an alternative.
+    slot: str = ""
+    in_look: bool = False
+
+
+#: How the page names each slot's alternatives.
+SLOT_HEADINGS = {"bottom": "More bottoms", "top": "More tops", "outerwear": "More layers", "shoes": "More shoes"}
 
 
 @dataclass(frozen=True)
@@ -53,6 +76,20 @@ class Complements:
     #: Why the list is empty: "" when it is not; else a code and a sentence for people.
     empty_reason: str = ""
     message: str = ""
+
+    @property
+    def look(self) -> list[Suggestion]:
+        """The outfit itself: one piece per slot."""
+        return [item for item in self.items if item.in_look]
+
+    @property
+    def alternatives(self) -> list[tuple[str, list[Suggestion]]]:
+        """The other suggestions, per slot, as (heading, items)."""
+        groups: dict[str, list[Suggestion]] = {}
+        for item in self.items:
+            if not item.in_look:
+                groups.setdefault(item.slot, []).append(item)
+        return [(SLOT_HEADINGS.get(slot, "More"), items) for slot, items in groups.items()]
 
 
 def _rules(product: Product) -> tuple[set[int], list[int]]:
@@ -187,50 +224,83 @@ class _Evidence:
 
 
 def _evidence(product: Product, candidate_ids: Sequence[int]) -> tuple[tuple[float, ...] | None, dict[int, _Evidence]]:
-    """The product's own colour (CIELAB mean) and, per candidate, the street outfits like both and its colour.
+    """The product's own colour (CIELAB mean) and, per candidate, the street outfits that look like both and its colour.
 
-    Two queries at most: each product's colour and the street outfits like it, stored when it was
-    indexed (``services.complements.street_support_refresh``), then the backing outfits' photos."""
+    An outfit backs a pairing when its garment of the product's slot is among the product's nearest
+    street garments and near its colour, and its garment of the candidate's slot is the same for the
+    candidate (:data:`LOOK_DELTA_E`): the thumbnail then shows both pieces' kind of garment, in their
+    colours. Three queries at most: each product's colour and the street outfits like it, stored when
+    it was indexed (``services.complements.street_support_refresh``), the shared outfits' garments,
+    and the backing outfits' photos."""
     embedder_version = current_version()
     rows = ComplementVector.objects.filter(product_id__in=[product.pk, *candidate_ids]).values_list(
-        "product_id", "colour__lab_mean", "street_photos", "street_distances", "street_version"
+        "product_id", "slot", "colour__lab_mean", "street_photos", "street_distances", "street_version"
     )
-    labs, like = {}, {}
-    for product_id, lab, photos, distances, version in rows:
-        labs[product_id] = tuple(lab) if lab else None
+    labs, slots, like = {}, {}, {}
+    for product_id, slot, lab, photos, distances, version in rows:
+        labs[product_id], slots[product_id] = (tuple(lab) if lab else None), slot
         like[product_id] = dict(zip(photos, distances, strict=True)) if version and version == embedder_version else {}
     like_product = like.get(product.pk, {})
+    shared = {pk: set(like_product) & set(like.get(pk, {})) for pk in candidate_ids}
+    looks_like = _street_look_check(
+        [(photo, slots.get(pk), labs.get(pk)) for pk in [product.pk, *candidate_ids] for photo in shared.get(pk, ())]
+        + [(photo, slots.get(product.pk), labs.get(product.pk)) for photos in shared.values() for photo in photos]
+    )
     support, best = {}, {}
     for pk in candidate_ids:
-        like_candidate = like.get(pk, {})
-        shared = set(like_product) & set(like_candidate)
-        support[pk] = len(shared)
-        if len(shared) >= MIN_STREET_SUPPORT:
-            best[pk] = min(shared, key=lambda photo: like_product[photo] + like_candidate[photo])
+        backing = [
+            photo
+            for photo in shared[pk]
+            if (photo, slots.get(product.pk), labs.get(product.pk)) in looks_like
+            and (photo, slots.get(pk), labs.get(pk)) in looks_like
+        ]
+        support[pk] = len(backing)
+        if len(backing) >= MIN_STREET_SUPPORT:
+            best[pk] = min(backing, key=lambda photo: like_product[photo] + like[pk][photo])
     outfit_photos = OutfitPhoto.objects.in_bulk(list(set(best.values()))) if best else {}
     evidence = {pk: _Evidence(support[pk], outfit_photos.get(best.get(pk)), labs.get(pk)) for pk in candidate_ids}
     return labs.get(product.pk), evidence
 
 
-def _with_reasons(product: Product, chosen: list[Product], ranking: _Ranking) -> list[Suggestion]:
-    """Each suggestion with the street outfits that back it, else a sentence about its colours.
+#: A street garment "looks like" a product when their colours differ by less than this (CIEDE2000).
+LOOK_DELTA_E = 18.0
 
-    The evidence was gathered with the ranking; only a piece found by the exact search's fallback
-    needs a query. The colour names come from the products as they are now (curators edit them)."""
+
+def _street_look_check(checks: Sequence[tuple[int, str | None, tuple[float, ...] | None]]) -> set[tuple]:
+    """Which (street photo, slot, colour) checks hold: the photo has a garment of that slot within
+    :data:`LOOK_DELTA_E` of that colour. One query for every photo's garments, one vectorised ΔE."""
+    checks = [c for c in set(checks) if c[1] and c[2] is not None]
+    if not checks:
+        return set()
+    garments: dict[tuple[int, str], list[tuple[float, ...]]] = {}
+    for photo, slot, lab in Garment.objects.filter(
+        photo_id__in={c[0] for c in checks}, is_street=True, colour__lab_mean__isnull=False
+    ).values_list("photo_id", "slot", "colour__lab_mean"):
+        garments.setdefault((photo, slot), []).append(tuple(lab))
+    pairs = [(c, lab) for c in checks for lab in garments.get((c[0], c[1]), ())]
+    if not pairs:
+        return set()
+    near = delta_e_2000(np.asarray([c[2] for c, _ in pairs]), np.asarray([lab for _, lab in pairs])) < LOOK_DELTA_E
+    return {c for (c, _), ok in zip(pairs, near, strict=True) if ok}
+
+
+def _reasons(product: Product, chosen: list[Product], ranking: _Ranking) -> dict[int, tuple[str, OutfitPhoto | None]]:
+    """Each model-ranked piece's reason: the street outfits that look like both, else a sentence about
+    their colours. The evidence was gathered with the ranking; only a piece found by the exact search's
+    fallback needs a query. The colour names come from the products as they are now (curators edit them)."""
     evidence, own_lab = ranking.evidence, ranking.lab
     missing = [p.pk for p in chosen if p.pk not in evidence]
     if missing:
         own_lab, found = _evidence(product, missing)
         evidence = {**evidence, **found}
-    suggestions = []
+    reasons = {}
     for candidate in chosen:
         found = evidence.get(candidate.pk, _Evidence())
         if found.support >= MIN_STREET_SUPPORT:
-            reason = f"Worn together in {found.support} street outfits like this"
+            reasons[candidate.pk] = (f"Worn together in {found.support} street outfits like this", found.outfit_photo)
         else:
-            reason = _colour_sentence(product.colour, own_lab, candidate.colour, found.lab)
-        suggestions.append(Suggestion(candidate, reason, outfit_photo=found.outfit_photo))
-    return suggestions
+            reasons[candidate.pk] = (_colour_sentence(product.colour, own_lab, candidate.colour, found.lab), None)
+    return reasons
 
 
 @dataclass(frozen=True)
@@ -259,7 +329,7 @@ def _ranking(product: Product, targets: tuple[str, ...] | None) -> _Ranking:
     if not ranked.ids and not _current_vector(product, version).exists():
         return _Ranking()
     # Evidence for the pieces a page is likely to show; one found further down is looked up when shown.
-    lab, evidence = _evidence(product, ranked.ids[: 3 * settings.RECOMMENDER_COMPLEMENTS_ON_PAGE])
+    lab, evidence = _evidence(product, ranked.ids)
     return _Ranking(ranked, version, lab, evidence)
 
 
@@ -276,27 +346,110 @@ def _merged_ranking(product: Product, targets: tuple[str, ...] | None, ranking: 
     fresh = _ranked_candidates(question).filter(product_id__in=written).order_by().values_list("product_id", "distance")
     ranked = ranking.ranked.merged(written, fresh, limit=settings.RECOMMENDER_CANDIDATES)
     evidence = {pk: found for pk, found in ranking.evidence.items() if pk not in written}
-    missing = [pk for pk in ranked.ids[: 3 * settings.RECOMMENDER_COMPLEMENTS_ON_PAGE] if pk in written]
+    missing = [pk for pk in ranked.ids if pk in written]
     if missing:
         evidence.update(_evidence(product, missing)[1])
     return _Ranking(ranked, ranking.version, ranking.lab, evidence)
 
 
-def complements_for(*, product: Product, k: int | None = None, state: RecommendationState | None = None) -> Complements:
-    """What goes with ``product``: the curators' pins first, then the model's best, each with a reason.
+def complements_for(
+    *,
+    product: Product,
+    k: int | None = None,
+    state: RecommendationState | None = None,
+    priors: StylistPriors | None = None,
+) -> Complements:
+    """What goes with ``product``: a whole look (one piece per slot), then alternatives per slot, each
+    with a reason; the curators' pins first in their slots.
 
-    Cached until the catalog changes (a rule too); the ranking behind it until categories change,
-    vectors written since merged in (:mod:`recommender.selectors.freshness`). ``state``: the one the
-    page read for all its sections."""
+    Cached until the catalog changes (a rule too); the model's ranking behind it until categories
+    change, vectors written since merged in (:mod:`recommender.selectors.freshness`). ``state``: the
+    one the page read for all its sections. ``priors``: other stylist priors than those in service
+    (compared in panels; never cached)."""
     k = k or settings.RECOMMENDER_COMPLEMENTS_ON_PAGE
+    if priors is not None:
+        return _complements_for(product, k, state, priors)
     return cached_while_unchanged(
-        "complements", (product.pk, k), lambda: _complements_for(product, k, state), state=state
+        "complements",
+        (product.pk, k),
+        lambda: _complements_for(product, k, state, inference.stylist_priors()),
+        state=state,
     )
 
 
-def _complements_for(product: Product, k: int, state: RecommendationState | None) -> Complements:
+def _garb(product: Product) -> Garb:
+    colours = product.colours or []
+    lab = colours[0].get("lab") if colours and isinstance(colours[0], dict) else None
+    return Garb(
+        product.pk,
+        product.category.slot,
+        product.category.slug,
+        product.colour or "",
+        product.pattern or "",
+        float(lab[0]) if lab else None,
+    )
+
+
+#: How many shoes of each colour family a look chooses among (the newest on sale).
+SHOES_PER_FAMILY = 12
+
+
+def _shoe_pool() -> list[Product]:
+    """The shoes a look may suggest: on sale, in stock, the newest of each colour family (one query)."""
+    ranked = (
+        Product.objects.filter(category__slot=Category.Slot.SHOES, is_active=True, stock__gt=0)
+        .annotate(place=Window(RowNumber(), partition_by=[F("colour")], order_by=[F("created_at").desc(), F("pk")]))
+        .filter(place__lte=SHOES_PER_FAMILY)
+        .select_related("category")
+        .order_by("pk")
+    )
+    return list(ranked)
+
+
+def _street_layers(product_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """Per product, the layer types (:data:`LAYER_TYPES`) worn in the street outfits stored as like it:
+    for a dress, the layers worn over dresses like it; for a layer, what street layers like it are."""
+    with connection.cursor() as cursor:
+        cursor.execute(_STREET_LAYERS_SQL, {"ids": list(product_ids), "neighbours": STREET_LAYER_NEIGHBOURS})
+        rows = cursor.fetchall()
+    found: dict[int, dict[str, int]] = {}
+    for product_id, fine, count in rows:
+        kind = LAYER_TYPE_OF_FINE.get(fine)
+        if kind:
+            found.setdefault(product_id, {}).setdefault(kind, 0)
+            found[product_id][kind] += count
+    return found
+
+
+STREET_LAYER_NEIGHBOURS = 15
+_STREET_LAYERS_SQL = """
+SELECT cv.product_id, g.fine_label, count(*)
+FROM recommender_complementvector AS cv
+CROSS JOIN LATERAL unnest(cv.street_photos[1:%(neighbours)s]) AS near(photo_id)
+JOIN recommender_garment AS g ON g.photo_id = near.photo_id AND g.is_street AND g.slot = 'outerwear'
+WHERE cv.product_id = ANY(%(ids)s)
+GROUP BY 1, 2
+"""
+
+
+def _shoe_reason(priors: StylistPriors, product: Product, own: Garb, shoe: Product) -> str:
+    """Why these shoes: what street outfits with a garment of this colour wear on their feet, when the
+    street says so clearly; else how the colours work together."""
+    family = shoe.colour or ""
+    table = priors.tables["colours"].get(f"{own.slot}>shoes", {}).get(own.family, {})
+    common = sorted(table, key=table.get, reverse=True)[:2]
+    if family and family in common and priors.support(own.slot, "shoes", own.family) >= 20:
+        noun = {"top": "top", "outerwear": "jacket", "bottom": "bottom", "dress": "dress"}.get(own.slot, "garment")
+        return f"Street outfits with a {own.family} {noun} often wear {family} shoes"
+    lab = (shoe.colours or [{}])[0].get("lab") if shoe.colours else None
+    own_lab = (product.colours or [{}])[0].get("lab") if product.colours else None
+    return _colour_sentence(product.colour, own_lab, shoe.colour, lab)
+
+
+def _complements_for(product: Product, k: int, state: RecommendationState | None, priors: StylistPriors) -> Complements:
     slot = product.category.slot
     targets = COMPLEMENT_TARGETS.get(slot)
+    look_slots = LOOK_SLOTS.get(slot, ())
     ranking = ranking_cached(
         "complements",
         (product.pk, slot),
@@ -306,32 +459,85 @@ def _complements_for(product: Product, k: int, state: RecommendationState | None
     )
     # The curators' rules are cached apart from the ranking: a pin or a block never invalidates a ranking.
     blocked, pin_order = rules_cached("complements", (product.pk,), lambda: _rules(product), state=state)
-    pins = set(pin_order)
-    ranked = [
-        pk for pk in (ranking.ranked.ids if ranking.ranked is not None else ()) if pk not in blocked and pk not in pins
-    ]
-    # One query for what is on sale now: the pins in the curators' order, then the model's best.
-    shown = first_on_sale([*pin_order, *ranked], k=k)
-    items = [Suggestion(p, "Picked by our stylists", pinned=True) for p in shown if p.pk in pins]
-    if targets is None:
+    pinned = first_on_sale(pin_order, k=k)
+    if not look_slots or ranking.ranked is None:
+        items = [Suggestion(p, "Picked by our stylists", pinned=True, slot=p.category.slot) for p in pinned]
         if items:
             return Complements(items)
-        return Complements(
-            [], "no_complements_for_slot", f"We don't suggest pieces to go with {product.category.name.lower()}."
-        )
-    if ranking.ranked is None or len(items) >= k:
-        if items:
-            return Complements(items)
+        if not look_slots:
+            return Complements(
+                [], "no_complements_for_slot", f"We don't suggest pieces to go with {product.category.name.lower()}."
+            )
         return Complements([], "not_indexed", "Suggestions for this item are still being prepared.")
-    chosen = [p for p in shown if p.pk not in pins]
-    if len(items) + len(chosen) < k:  # too few of the ranked are on sale: an exact search fills the list
-        exclude = blocked | pins | {product.pk}
-        ids = _exact_candidate_ids(
-            _product_question(product, targets, ranking.version), k=k - len(items), exclude=exclude
+
+    exclude = blocked | set(pin_order) | {product.pk}
+    main = look_slots[0]
+    # One query for what of the model's ranking is on sale now; an exact search fills a short list.
+    pool = first_on_sale([pk for pk in ranking.ranked.ids if pk not in exclude], k=len(ranking.ranked.ids))
+    if len(pool) < k:
+        ids = _exact_candidate_ids(_product_question(product, targets, ranking.version), k=k, exclude=exclude)
+        if len(ids) > len(pool):
+            pool = products_in_order(ids)
+    shoes = [p for p in cached_while_unchanged("shoe-pool", (), _shoe_pool, state=state) if p.pk not in exclude]
+
+    own = _garb(product)
+    distances = dict(zip(ranking.ranked.ids, ranking.ranked.distances, strict=True))
+    model = model_terms({p.pk: distances[p.pk] for p in pool if p.pk in distances})
+    layers: dict[int, float] = {}
+    if main == "outerwear":
+        types = _street_layers([product.pk, *(p.pk for p in pool)])
+        preference = layer_preference(priors, own, types.get(product.pk, {}))
+        layers = {p.pk: layer_term(preference, types.get(p.pk, {})) for p in pool}
+    garbs = {p.pk: _garb(p) for p in [*pool, *shoes, *pinned]}
+    by_pk = {p.pk: p for p in [*pool, *shoes, *pinned]}
+
+    pinned_by_slot: dict[str, list[Product]] = {}
+    for p in pinned:
+        look_slot = next((s for s in look_slots if p.category.slot in PIECE_SLOTS[s]), p.category.slot)
+        pinned_by_slot.setdefault(look_slot, []).append(p)
+    counts = split_counts(
+        k - len(pinned),
+        look_slots,
+        {
+            main: len(pool) + len(pinned_by_slot.get(main, [])),
+            "shoes": len(shoes) + len(pinned_by_slot.get("shoes", [])),
+        },
+    )
+    main_scored = [
+        Scored(
+            garbs[p.pk],
+            piece_score(priors, own, garbs[p.pk], look_slot=main, model=model.get(p.pk), layer=layers.get(p.pk)),
+            main,
         )
-        if len(ids) > len(chosen):
-            chosen = products_in_order(ids)
-    items += _with_reasons(product, chosen, ranking)
+        for p in pool
+    ]
+    shown_main = [garbs[p.pk] for p in pinned_by_slot.get(main, [])]
+    main_picks = pick_varied(main_scored, counts.get(main, 0), shown=shown_main)
+    partner = shown_main[0] if shown_main else (main_picks[0].garb if main_picks else None)
+    shoe_picks: list[Scored] = []
+    if "shoes" in look_slots:
+        shoe_scored = [
+            Scored(garbs[p.pk], piece_score(priors, own, garbs[p.pk], look_slot="shoes", partner=partner), "shoes")
+            for p in shoes
+        ]
+        shoe_picks = pick_varied(
+            shoe_scored, counts.get("shoes", 0), shown=[garbs[p.pk] for p in pinned_by_slot.get("shoes", [])]
+        )
+
+    reasons = _reasons(product, [by_pk[s.garb.pk] for s in main_picks], ranking)
+    lists: dict[str, list[Suggestion]] = {}
+    for look_slot, products in pinned_by_slot.items():
+        lists[look_slot] = [Suggestion(p, "Picked by our stylists", pinned=True, slot=look_slot) for p in products]
+    for picked in main_picks:
+        reason, photo = reasons[picked.garb.pk]
+        lists.setdefault(main, []).append(Suggestion(by_pk[picked.garb.pk], reason, outfit_photo=photo, slot=main))
+    for picked in shoe_picks:
+        shoe = by_pk[picked.garb.pk]
+        lists.setdefault("shoes", []).append(Suggestion(shoe, _shoe_reason(priors, product, own, shoe), slot="shoes"))
+    order = [*look_slots, *(s for s in lists if s not in look_slots)]
+    look = [replace(lists[s][0], in_look=True) for s in order if s in look_slots and lists.get(s)]
+    rest = [item for s in order for item in lists.get(s, [])[(1 if s in look_slots else 0) :]]
+    items = look + rest
     if not items:
         return Complements([], "none_available", "Nothing that goes with this is on sale right now.")
     return Complements(items)

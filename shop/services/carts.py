@@ -129,10 +129,22 @@ LOOK_SIZE = (2, 4)
 
 @transaction.atomic
 def cart_add_look(*, cart: Cart, product_ids: list[int]) -> list[CartItem]:
-    """Put a whole look (a product and what goes with it) in the cart in one step: every piece, or none."""
+    """Put a whole look (a product and what goes with it) in the cart in one step: every piece, or none.
+
+    A piece sold out or taken off sale since the page was shown is named, and nothing is added."""
     unique = list(dict.fromkeys(product_ids))
     if not LOOK_SIZE[0] <= len(unique) <= LOOK_SIZE[1]:
         raise ApplicationError(f"A look is {LOOK_SIZE[0]} to {LOOK_SIZE[1]} different products.")
+    products = Product.objects.select_for_update().in_bulk(unique)
+    gone = [
+        products[pk].name for pk in unique if pk in products and (not products[pk].is_active or products[pk].stock < 1)
+    ]
+    if gone:
+        raise OutOfStock(
+            f"{' and '.join(gone)} {'has' if len(gone) == 1 else 'have'} sold out since the page was shown: "
+            "nothing was added.",
+            details={"sold_out": [pk for pk in unique if pk in products and products[pk].name in gone]},
+        )
     return [cart_add_item(cart=cart, product_id=product_id, quantity=1) for product_id in unique]
 
 

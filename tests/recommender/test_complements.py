@@ -100,29 +100,53 @@ def test_vectors_of_another_model_or_photo_are_not_served(complement_version, sl
     assert complements_for(product=top).empty_reason == "not_indexed"
 
 
-def test_a_pairing_backed_by_street_outfits_says_so_and_shows_one(complement_version, slots, embedder_weights_dir):
-    from recommender import inference
-
-    version = inference.current_model_version()
-    top_look, bottom_look = unit(RNG.normal(size=512)), unit(RNG.normal(size=512))
-    top = store(ProductFactory(category=slots["top"]), complement_version).product
-    bottom = store(ProductFactory(category=slots["bottom"]), complement_version).product
-    for product, look in ((top, top_look), (bottom, bottom_look)):
-        vector_store(product=product, vector=look, model_version=version)
-    for n in range(3):  # three street outfits: a top like ours, worn with a bottom like theirs
+def _street_pairing(version, top_look, bottom_look, colours):
+    """Three street outfits: a top like ``top_look`` worn with a bottom like ``bottom_look``, in ``colours``."""
+    for n in range(3):
         photo = OutfitPhoto.objects.create(source="street_annotated", external_id=str(n), image="outfits/x.jpg")
         for slot, look in (("top", top_look), ("bottom", bottom_look)):
             Garment.objects.create(
                 photo=photo, slot=slot, origin="annotation", is_street=True, bbox=[0, 0, 1, 1], pixel_share=0.2,
                 embedding=unit(look + 0.05 * RNG.normal(size=512)).tolist(), embedder_version=version,
+                colour={"lab_mean": colours[slot]},
             )  # fmt: skip
+
+
+DARK, LIGHT, MUSTARD = [25.0, 0.0, 0.0], [85.0, 0.0, 2.0], [65.0, 8.0, 60.0]
+
+
+@pytest.mark.parametrize(
+    ("street_colours", "backed"),
+    [
+        ({"top": DARK, "bottom": LIGHT}, True),  # the street outfits look like both pieces
+        ({"top": DARK, "bottom": MUSTARD}, False),  # their bottoms are another colour: not this pairing
+        ({"top": LIGHT, "bottom": DARK}, False),  # the colours sit in the other slots: not this pairing
+    ],
+)
+def test_a_pairing_is_backed_only_by_street_outfits_that_look_like_both_pieces(
+    complement_version, slots, embedder_weights_dir, street_colours, backed
+):
+    from recommender import inference
+
+    version = inference.current_model_version()
+    top_look, bottom_look = unit(RNG.normal(size=512)), unit(RNG.normal(size=512))
+    top = store(ProductFactory(category=slots["top"]), complement_version, colour={"lab_mean": DARK}).product
+    bottom = store(ProductFactory(category=slots["bottom"]), complement_version, colour={"lab_mean": LIGHT}).product
+    for product, look in ((top, top_look), (bottom, bottom_look)):
+        vector_store(product=product, vector=look, model_version=version)
+    _street_pairing(version, top_look, bottom_look, street_colours)
     assert "Worn together" not in complements_for(product=top).items[0].reason  # not looked up yet
 
     street_support_refresh()  # what ingesting street outfits does
 
-    [suggestion] = complements_for(product=top).items
-    assert suggestion.reason == "Worn together in 3 street outfits like this"
-    assert suggestion.outfit_photo is not None and suggestion.outfit_photo.source == "street_annotated"
+    suggestion = next(s for s in complements_for(product=top).items if s.product == bottom)
+    if backed:
+        assert suggestion.reason == "Worn together in 3 street outfits like this"
+        assert suggestion.outfit_photo is not None and suggestion.outfit_photo.source == "street_annotated"
+        thumbnail = set(suggestion.outfit_photo.garments.values_list("slot", flat=True))
+        assert thumbnail == {"top", "bottom"}
+    else:
+        assert "Worn together" not in suggestion.reason and suggestion.outfit_photo is None
 
 
 def test_street_support_is_the_nearest_street_garments_of_the_slot_and_follows_the_outfits(
@@ -206,8 +230,9 @@ def test_the_api_lists_complements_with_reasons_and_says_why_when_empty(api_clie
     shoes = ProductFactory(category=slots["shoes"])
 
     body = api_client.get(f"/api/v1/products/{top.pk}/complements/?k=3").json()
-    assert [item["product"]["id"] for item in body["items"]] == [bottom.pk]
-    assert body["items"][0]["pinned"] is True and body["items"][0]["reason"]
+    assert [item["product"]["id"] for item in body["items"]] == [bottom.pk, shoes.pk]  # the whole look
+    assert [(item["slot"], item["in_look"]) for item in body["items"]] == [("bottom", True), ("shoes", True)]
+    assert body["items"][0]["pinned"] is True and body["items"][0]["reason"] and body["items"][1]["reason"]
     assert body["empty_reason"] == ""
 
     empty = api_client.get(f"/api/v1/products/{shoes.pk}/complements/").json()
@@ -315,7 +340,7 @@ def test_indexing_makes_complement_vectors_for_slots_that_have_complements(
     before = {pk: list(v.candidate) for pk, v in rows.items()}
     assert products_embed(product_ids=[top.pk, bottom.pk])["skipped"] == 2  # current: left alone
     assert {v.product_id: list(v.candidate) for v in ComplementVector.objects.all()} == before
-    assert [s.product for s in complements_for(product=top).items] == [bottom]
+    assert [s.product for s in complements_for(product=top).items] == [bottom, shoes]  # a bottom plus shoes
 
 
 def test_a_complement_model_for_another_embedder_makes_no_vectors(complement_version, slots, tmp_path, settings):
