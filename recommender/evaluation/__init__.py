@@ -1,0 +1,1 @@
+"""Evaluation harnesses that need the catalog (Django side): blind panels for human raters."""
