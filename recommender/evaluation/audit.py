@@ -21,11 +21,10 @@ from itertools import combinations
 
 from django.conf import settings
 
+from recommender.ml.stylist.looks import NEUTRALS
 from recommender.selectors.complements import complements_for
 from shop.models import Category, Product
 
-#: Colour families that go with anything: a product of one of them is not "colourful".
-NEUTRALS = frozenset({"black", "white", "grey", "beige", "brown", "navy"})
 #: A product page is "full" with this many suggestions or more.
 FULL = 4
 AUDITED_SLOTS = (Category.Slot.TOP, Category.Slot.BOTTOM, Category.Slot.OUTERWEAR, Category.Slot.DRESS)

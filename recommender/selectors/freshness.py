@@ -38,6 +38,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
+from recommender import inference
 from recommender.selectors.indexing import current_complement_version, current_version
 
 T = TypeVar("T")
@@ -105,7 +106,13 @@ def recommendations_state() -> RecommendationState:
     with connection.cursor() as cursor:
         cursor.execute(_COUNTERS_SQL)
         row = cursor.fetchone()
-    models = f"{(current_version() or '-')[:12]}.{(current_complement_version() or '-')[:12]}"
+    models = ".".join(
+        [
+            (current_version() or "-")[:12],
+            (current_complement_version() or "-")[:12],
+            inference.stylist_priors().version[:12],
+        ]
+    )
     counters = [_counter(*row[i : i + 3]) for i in range(0, 12, 3)]
     return RecommendationState(models, *counters, vector_head=row[12], snapshot=row[13])
 

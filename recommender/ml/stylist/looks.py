@@ -11,8 +11,9 @@ production recommenders blend them:
   black, navy or grey, rarely its own red);
 * for a layer over a dress, which layers street outfits with dresses *like this one* wear
   (a light dress gets jackets and blazers before coats);
-* two colour rules a stylist states outright: one printed piece per look, and no dark piece on
-  a dark product without something light in the outfit.
+* three colour rules a stylist states outright: one printed piece per look, a colourful product
+  is not matched with its own colour (tonal dressing is a choice, not a default), and no dark
+  piece on a dark product without something light in the outfit.
 
 The pieces shown are then picked greedily for variety (:func:`pick_varied`): a piece that repeats
 the category and colour of one already shown pays a penalty larger than any score gap, so a page
@@ -46,8 +47,12 @@ PIECE_SLOTS: dict[str, tuple[str, ...]] = {
 
 #: How much each signal counts (natural-log units).
 WEIGHTS = {"model": 0.5, "category": 1.0, "colour": 1.0, "layer": 1.0, "rules": 1.0, "look_colour": 0.5}
-#: A printed, striped or checked piece with a patterned product; a dark piece on a dark product.
+#: Colour families that go with anything: a product of another family is "colourful".
+NEUTRALS = frozenset({"black", "white", "grey", "beige", "brown", "navy"})
+#: A printed, striped or checked piece with a patterned product; a colourful product's own colour
+#: family; a dark piece on a dark product.
 PATTERN_CLASH = -1.5
+OWN_COLOUR = -1.5
 DARK_ON_DARK = -0.7
 DARK_L = 32.0
 #: Variety: the cost of repeating, in one list, a category and colour already shown (larger than any
@@ -146,6 +151,8 @@ def piece_score(
     rules = 0.0
     if product.patterned and piece.patterned and piece.slot != "shoes":
         rules += PATTERN_CLASH
+    if product.family and product.family not in NEUTRALS and piece.family == product.family:
+        rules += OWN_COLOUR
     if product.dark and piece.dark and piece.slot != "shoes" and (partner is None or partner.dark):
         rules += DARK_ON_DARK
     score += WEIGHTS["rules"] * rules
