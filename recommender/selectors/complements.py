@@ -391,7 +391,7 @@ def _garb(product: Product) -> Garb:
 
 
 #: How many shoes of each colour family a look chooses among (the newest on sale).
-SHOES_PER_FAMILY = 12
+SHOES_PER_FAMILY = 30
 
 
 def _shoe_pool() -> list[Product]:
@@ -408,7 +408,8 @@ def _shoe_pool() -> list[Product]:
 
 def _street_layers(product_ids: Sequence[int]) -> dict[int, dict[str, int]]:
     """Per product, the layer types (:data:`LAYER_TYPES`) worn in the street outfits stored as like it:
-    for a dress, the layers worn over dresses like it; for a layer, what street layers like it are."""
+    for a dress or a bottom, the layers worn with garments like it; for a layer, what street layers
+    like it are."""
     with connection.cursor() as cursor:
         cursor.execute(_STREET_LAYERS_SQL, {"ids": list(product_ids), "neighbours": STREET_LAYER_NEIGHBOURS})
         rows = cursor.fetchall()
@@ -484,10 +485,10 @@ def _complements_for(product: Product, k: int, state: RecommendationState | None
     distances = dict(zip(ranking.ranked.ids, ranking.ranked.distances, strict=True))
     model = model_terms({p.pk: distances[p.pk] for p in pool if p.pk in distances})
     layers: dict[int, float] = {}
-    if main == "outerwear":
-        types = _street_layers([product.pk, *(p.pk for p in pool)])
+    if any(p.category.slot == Category.Slot.OUTERWEAR for p in pool):
+        types = _street_layers([product.pk, *(p.pk for p in pool if p.category.slot == Category.Slot.OUTERWEAR)])
         preference = layer_preference(priors, own, types.get(product.pk, {}))
-        layers = {p.pk: layer_term(preference, types.get(p.pk, {})) for p in pool}
+        layers = {pk: layer_term(preference, found) for pk, found in types.items() if pk != product.pk}
     garbs = {p.pk: _garb(p) for p in [*pool, *shoes, *pinned]}
     by_pk = {p.pk: p for p in [*pool, *shoes, *pinned]}
 

@@ -70,9 +70,9 @@ def fit_tables(annotated: Sequence[Outfit], tagged: Sequence[Outfit], *, alpha: 
     slots: dict[str, Counter] = defaultdict(Counter)
     for outfit in [*annotated, *tagged]:
         present = {g.slot for g in outfit}
-        for slot in present:
-            slots[slot].update(present - {slot})
-            slots[slot]["*"] += 1
+        for given in {g.slot for g in outfit} | {g.category for g in outfit}:
+            slots[given].update(present - {given})
+            slots[given]["*"] += 1
     layers: dict[str, Counter] = defaultdict(Counter)
     for outfit in [*annotated, *tagged]:
         found = [LAYER_TYPE_OF_FINE[g.fine] for g in outfit if g.fine in LAYER_TYPE_OF_FINE]

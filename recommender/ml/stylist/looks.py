@@ -9,8 +9,8 @@ production recommenders blend them:
   trousers or a skirt, rarely shorts);
 * how often they wear the piece's *colour family* with the product's (a red top mostly meets
   black, navy or grey, rarely its own red);
-* for a layer over a dress, which layers street outfits with dresses *like this one* wear
-  (a light dress gets jackets and blazers before coats);
+* for a layer, which layers street outfits with garments *like this one* wear (a light dress
+  gets jackets and blazers before coats);
 * three colour rules a stylist states outright: one printed piece per look, a colourful product
   is not matched with its own colour (tonal dressing is a choice, not a default), and no dark
   piece on a dark product without something light in the outfit.
@@ -59,7 +59,7 @@ DARK_L = 32.0
 #: score gap, so it happens only when nothing else is left), a colour, a category, a pattern.
 REPEAT_IDEA, REPEAT_COLOUR, REPEAT_CATEGORY, REPEAT_PATTERN = 10.0, 0.8, 0.25, 0.3
 #: A small, stable per-pair tie-breaker, so that equally good shoes differ from page to page.
-JITTER = 0.3
+JITTER = 0.5
 PLAIN = ("", "plain")
 
 
@@ -138,7 +138,7 @@ def piece_score(
     """How well ``piece`` goes with ``product`` (and with the look's ``partner``, for shoes)."""
     score = WEIGHTS["category"] * (
         priors.category_score(product.category, piece.slot, piece.category)
-        + priors.slot_share(product.slot, piece.slot)
+        + priors.slot_share(product.category, product.slot, piece.slot)
     )
     if product.family and piece.family:
         score += WEIGHTS["colour"] * priors.colour_score(product.slot, product.family, piece.slot, piece.family)

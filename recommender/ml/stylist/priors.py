@@ -76,9 +76,12 @@ class StylistPriors:
         """log P(the piece's category | the product's category) among the pieces of its slot."""
         return self._log(self.tables["categories"].get(piece_slot, {}), product_category, piece_category)
 
-    def slot_share(self, product_slot: str, piece_slot: str) -> float:
-        """log of the share of street outfits with a garment of ``product_slot`` that also wear ``piece_slot``."""
-        return math.log(max(float(self.tables["slots"].get(product_slot, {}).get(piece_slot, 0.0)), FLOOR))
+    def slot_share(self, product_category: str, product_slot: str, piece_slot: str) -> float:
+        """log of the share of street outfits with a garment of the product's category (else slot) that
+        also wear a garment of ``piece_slot``: shorts are seldom worn under a coat."""
+        slots = self.tables["slots"]
+        row = slots.get(product_category) or slots.get(product_slot, {})
+        return math.log(max(float(row.get(piece_slot, 0.0)), FLOOR))
 
     def colour_score(self, product_slot: str, product_family: str, piece_slot: str, piece_family: str) -> float:
         """log P(the piece's colour family | the product's), for this pair of slots."""
