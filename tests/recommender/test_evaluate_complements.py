@@ -53,9 +53,33 @@ def test_baselines_are_reported_on_the_same_questions_by_method(complement_weigh
 
 def test_the_catalog_query_protocol_replaces_each_question_by_a_catalog_item(complement_weights):
     result, text = _run(candidates=2, query_gallery=str(FIXTURES / "clothing"))
-    assert set(result) == KEYS
+    assert set(result) == KEYS | {"query_match"}  # the catalog protocol also says how questions were matched
     assert result["protocol"] == "catalog-query" and result["questions"] == 4
+    assert result["query_match"] == "look"  # by default the catalog item that looks like the garment
     assert "ring" not in text  # the leak probe only means something on same-photo questions
+
+
+@pytest.mark.parametrize("query_match", ["look", "embedding"])
+def test_the_json_line_says_how_catalog_questions_were_matched_and_warns_when_colour_is_lost(
+    complement_weights, query_match
+):
+    result, text = _run(
+        candidates=2, method="colour", query_gallery=str(FIXTURES / "clothing"), query_match=query_match
+    )
+    assert set(result) == KEYS | {"query_match"}
+    assert result["protocol"] == "catalog-query" and result["query_match"] == query_match
+    lines = text.strip().splitlines()
+    assert f"catalog-query ({query_match} match)" in lines[0]
+    warned = [line for line in lines if line.startswith("warning: colour is at")]
+    # the warning comes before the JSON line (still last), exactly when colour is below 0.30
+    assert warned == ([lines[-2]] if result["fitb"] < 0.30 else [])
+    if warned:
+        assert f"colour is at {result['fitb']:.3f}" in warned[0] and "cannot tell methods apart" in warned[0]
+
+
+def test_an_unknown_query_match_is_refused(complement_weights):
+    with pytest.raises(CommandError):
+        _run(candidates=2, query_gallery=str(FIXTURES / "clothing"), query_match="colour")
 
 
 def test_asking_for_more_candidates_than_the_folder_holds_is_a_clear_error(complement_weights):

@@ -1,7 +1,10 @@
 """``manage.py evaluate_complements --ccp DIR``: fill-in-the-blank accuracy of complete-the-look.
 
 Prints a table of every method on the same questions, then one JSON line last:
-``{"questions", "fitb", "top_to_bottom", "bottom_to_top", "method", "protocol"}`` for ``--method``.
+``{"questions", "fitb", "top_to_bottom", "bottom_to_top", "method", "protocol"}`` for ``--method``,
+with ``"query_match"`` ("look" | "embedding") added for the catalog-query protocol. Before it, a
+warning line when the colour method is below 0.30 on catalog questions (the protocol then cannot
+tell methods apart).
 """
 
 from __future__ import annotations
@@ -11,7 +14,14 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from recommender import inference
-from recommender.ml.complement.evaluate import METHODS, evaluate_ccp, json_line, summary_lines
+from recommender.ml.complement.evaluate import (
+    METHODS,
+    QUERY_MATCHES,
+    evaluate_ccp,
+    json_line,
+    protocol_warning,
+    summary_lines,
+)
 from recommender.ml.datasets.ccp import DatasetError
 from shop.errors import ApplicationError
 
@@ -20,7 +30,8 @@ class Command(BaseCommand):
     help = (
         "For every photo of a CCP-format folder with a top and a bottom, ask for each garment's partner among "
         "--candidates (the partner and garments of its slot from other photos, drawn with --seed), both ways. "
-        "--query-gallery replaces each question garment by its nearest catalog item (leakage-free)."
+        "--query-gallery replaces each question garment by its nearest catalog item (leakage-free), "
+        "nearest by --query-match: look (category, colour and pattern; default) or embedding (category only)."
     )
 
     def add_arguments(self, parser) -> None:
@@ -30,11 +41,18 @@ class Command(BaseCommand):
         parser.add_argument("--method", choices=METHODS, default="model", help="The method the JSON line reports.")
         parser.add_argument("--query-gallery", default=None, help="A folder-per-class catalog (clothing-small/train).")
         parser.add_argument(
+            "--query-match",
+            choices=QUERY_MATCHES,
+            default="look",
+            help="With --query-gallery: replace each question garment by the catalog item that looks like it "
+            "(the shop's look vector: embedding, colour, pattern; default) or by the nearest embedding alone.",
+        )
+        parser.add_argument(
             "--split", choices=("all", "train", "val"), default="all", help="Every photo (default) or our fixed split."
         )
         parser.add_argument("--no-progress", action="store_true")
 
-    def handle(self, *args, ccp, candidates, seed, method, query_gallery, split, no_progress, **options):
+    def handle(self, *args, ccp, candidates, seed, method, query_gallery, query_match, split, no_progress, **options):
         if candidates < 2:
             raise CommandError("--candidates must be at least 2")
         try:
@@ -49,6 +67,7 @@ class Command(BaseCommand):
                 candidates=candidates,
                 seed=seed,
                 query_gallery=query_gallery,
+                query_match=query_match,
                 progress=not no_progress,
             )
         except ApplicationError as exc:
@@ -62,6 +81,9 @@ class Command(BaseCommand):
             )
         for line in summary_lines(result):
             self.stdout.write(line)
+        warning = protocol_warning(result)
+        if warning:
+            self.stdout.write(warning)
         self.stdout.write(json.dumps(json_line(result, method)))
 
 

@@ -11,8 +11,12 @@ seed. Both directions are asked. Every method scores the same questions:
 * ``random`` — seeded random scores.
 
 Protocols: ``same-photo`` (the question garment itself), and ``catalog-query``
-(``query_gallery``: each question garment is replaced by its nearest catalog item of the same
-slot under the embedder, so the question shares no photo with any candidate: leakage-free).
+(``query_gallery``: each question garment is replaced by a catalog item of the same slot, so the
+question shares no photo with any candidate: leakage-free). ``query_match`` picks that item:
+``look`` (default) the nearest under the shop's look vector (embedding, colour signature and
+pattern, each garment measured on its own pixels), ``embedding`` the nearest under the embedder
+alone (blind to colour). When the colour method is below :data:`INFORMATIVE_COLOUR` on
+catalog questions, the protocol cannot tell methods apart: :func:`protocol_warning`.
 The same-photo protocol also reports the *ring probe*: the colour histogram of the background
 ring around each garment (not the garment) used as if it were a method. It can only succeed
 through cues of the photo (light, white balance, place), so it measures how much a
@@ -30,6 +34,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from recommender.ml.colour.look import EMBEDDING_DIM, load_weights, look_vector, measure_garment
+from recommender.ml.colour.palette import PALETTE
+from recommender.ml.colour.pattern import PATTERNS, pattern_features
 from recommender.ml.complement.features import APPEARANCE_DIM, appearance_features
 from recommender.ml.complement.outfits import CATALOG_SLOTS, catalog_garment
 
@@ -37,17 +44,24 @@ METHODS: tuple[str, ...] = ("model", "colour", "similarity", "random")
 DIRECTIONS: tuple[str, ...] = ("top_to_bottom", "bottom_to_top")
 HISTOGRAM = slice(0, 100)  # the sqrt Lab histogram at the start of the appearance features
 COARSE = {"top": "top", "outerwear": "top", "bottom": "bottom", "dress": "dress"}
+QUERY_MATCHES: tuple[str, ...] = ("look", "embedding")
+COLOUR_PATTERN_DIM = len(PALETTE) + len(PATTERNS)
+#: Below this colour FITB, catalog questions have lost the cue every method needs.
+INFORMATIVE_COLOUR = 0.30
 
 
 @dataclass(frozen=True)
 class GarmentSet:
-    """Garments as arrays: photo id, slot, embedding [N, 512], appearance [N, A], ring histogram [N, 100]."""
+    """Garments as arrays: photo id, slot, embedding [N, 512], appearance [N, A], ring histogram [N, 100],
+    and (for the look match) ``colour_pattern`` [N, C + P]: the colour signature and pattern one-hot of
+    :func:`recommender.ml.colour.look.measure_garment` on the garment's own pixels."""
 
     photo: np.ndarray
     slot: np.ndarray
     embedding: np.ndarray
     appearance: np.ndarray
     ring: np.ndarray | None = None
+    colour_pattern: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.slot)
@@ -67,6 +81,7 @@ class GarmentSet:
             self.embedding[index],
             self.appearance[index],
             None if self.ring is None else self.ring[index],
+            None if self.colour_pattern is None else self.colour_pattern[index],
         )
 
 
@@ -85,8 +100,9 @@ def garment_set_from_table(
     )
 
 
-def garment_set_from_outfits(photos: Iterable, embedder, *, progress: bool = False) -> GarmentSet:
-    """Cut, embed and describe every garment of annotated outfit photos (``data.OutfitPhoto``)."""
+def garment_set_from_outfits(photos: Iterable, embedder, *, looks: bool = False, progress: bool = False) -> GarmentSet:
+    """Cut, embed and describe every garment of annotated outfit photos (``data.OutfitPhoto``);
+    ``looks`` also measures each garment's colour signature and pattern (its true mask crop)."""
     from recommender.ml.complement.data import ring_histogram
 
     photo_ids, slots, crops, masks, rings = [], [], [], [], []
@@ -105,7 +121,18 @@ def garment_set_from_outfits(photos: Iterable, embedder, *, progress: bool = Fal
         np.asarray(embeddings, dtype=np.float32),
         np.asarray(appearance, dtype=np.float32).reshape(-1, APPEARANCE_DIM),
         np.asarray(rings, dtype=np.float32).reshape(-1, 100),
+        _colour_pattern(crops, masks) if looks else None,
     )
+
+
+def _colour_pattern(crops: Sequence, masks: Sequence) -> np.ndarray:
+    """[N, C + P]: colour signature and pattern one-hot of each garment, read under its mask
+    (None: a white-filled crop, the garment is its non-white pixels)."""
+    rows = []
+    for crop, mask in zip(crops, masks, strict=True):
+        look = measure_garment(crop, mask)
+        rows.append(np.concatenate([look.colour_features, pattern_features(look.pattern)]))
+    return np.asarray(rows, dtype=np.float32).reshape(-1, COLOUR_PATTERN_DIM)
 
 
 @dataclass(frozen=True)
@@ -219,13 +246,24 @@ def catalog_queries(
     *,
     embedder,
     segmenter,
+    match: str = "look",
     progress: bool = False,
 ) -> tuple[GarmentSet, list[str]]:
-    """Each question garment replaced by its nearest catalog item of the same slot (embedder cosine
-    between the street crop and the whole catalog photo, as catalog vectors are made), then cut
-    like a product: :func:`~recommender.ml.complement.outfits.catalog_garment`."""
+    """Each question garment replaced by a catalog item of the same slot, then cut like a product
+    (:func:`~recommender.ml.complement.outfits.catalog_garment`).
+
+    ``match="embedding"``: the nearest item by embedder cosine between the street crop and the whole
+    catalog photo (as catalog vectors are made). ``match="look"``: the nearest under the look vector
+    the shop ranks look-alikes by (:func:`~recommender.ml.colour.look.look_vector` with the weights in
+    service): that embedding with the colour signature and pattern, measured for the street garment
+    on its true mask crop (``garments.colour_pattern``) and for a catalog item on the crop and mask
+    that ``catalog_garment`` cuts (:func:`look_nearest`)."""
     from recommender.ml.images import open_image
 
+    if match not in QUERY_MATCHES:
+        raise ValueError(f"unknown query match {match!r}; one of {', '.join(QUERY_MATCHES)}")
+    if match == "look" and garments.colour_pattern is None:
+        raise ValueError("the look match needs the street garments' colours (garment_set_from_outfits(looks=True))")
     catalog_dir = Path(catalog_dir)
     if not catalog_dir.is_dir():
         raise ValueError(f"{catalog_dir} is not a folder")
@@ -243,23 +281,46 @@ def catalog_queries(
             for start in tqdm(range(0, len(paths), 64), desc="catalog", disable=not progress, mininterval=5)
         ]
     )
-    chosen = []
-    for query in questions.query:
+    allowed = np.zeros((len(questions), len(paths)), dtype=bool)
+    for row, query in enumerate(questions.query):
         slot = garments.slot[query]
-        allowed = slots_arr == slot
-        if not allowed.any():
-            allowed = np.asarray([COARSE[s] == COARSE[slot] for s in slots])
-        scores = np.where(allowed, vectors @ garments.embedding[query], -np.inf)
-        chosen.append(int(scores.argmax()))
+        allowed[row] = slots_arr == slot
+        if not allowed[row].any():
+            allowed[row] = np.asarray([COARSE[s] == COARSE[slot] for s in slots])
+    cut: dict[int, tuple] = {}  # catalog index -> (crop, mask), for the items segmented so far
+
+    def cut_items(indices: Sequence[int]) -> list[tuple]:
+        todo = [i for i in indices if i not in cut]
+        images = [open_image(paths[i]) for i in todo]
+        for index, image, segmentation in zip(todo, images, segmenter.segment(images), strict=True):
+            cut[index] = catalog_garment(image, segmentation, slots[index])
+        return [cut[i] for i in indices]
+
+    if match == "embedding":
+        chosen = []
+        for row, query in enumerate(questions.query):
+            scores = np.where(allowed[row], vectors @ garments.embedding[query], -np.inf)
+            chosen.append(int(scores.argmax()))
+    else:
+        weights = load_weights()
+        query_looks = np.stack(
+            [
+                look_vector(garments.embedding[q], *_split_parts(garments.colour_pattern[q]), weights)
+                for q in questions.query
+            ]
+        )
+
+        def measure(indices: Sequence[int]) -> np.ndarray:
+            crops, masks = zip(*cut_items(indices), strict=True)
+            return _colour_pattern(crops, masks)
+
+        chosen = list(
+            look_nearest(query_looks, vectors, allowed, measure, weights, progress=progress).astype(int).tolist()
+        )
     unique = sorted(set(chosen))
-    images = [open_image(paths[i]) for i in unique]
-    crops, masks = [], []
-    for index, image, segmentation in zip(unique, images, segmenter.segment(images), strict=True):
-        crop, mask = catalog_garment(image, segmentation, slots[index])
-        crops.append(crop)
-        masks.append(mask)
-    embedded = embedder.embed(crops)
-    appearance = appearance_features(crops, masks, embedder=embedder)
+    crops, masks = zip(*cut_items(unique), strict=True) if unique else ((), ())
+    embedded = embedder.embed(list(crops))
+    appearance = appearance_features(list(crops), list(masks), embedder=embedder)
     where = {index: row for row, index in enumerate(unique)}
     rows = np.asarray([where[i] for i in chosen], dtype=np.int64)
     replaced = GarmentSet(
@@ -272,6 +333,70 @@ def catalog_queries(
     return replaced, [str(paths[i]) for i in chosen]
 
 
+def _split_parts(colour_pattern: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(colour signature, pattern one-hot) of one row of ``colour_pattern``."""
+    return colour_pattern[: len(PALETTE)], colour_pattern[len(PALETTE) :]
+
+
+def look_nearest(
+    query_looks: np.ndarray,
+    catalog_embeddings: np.ndarray,
+    allowed: np.ndarray,
+    measure,
+    weights,
+    *,
+    step: int = 4,
+    progress: bool = False,
+) -> np.ndarray:
+    """For each query look vector [Q, D], the index of the allowed catalog item with the nearest look
+    vector: the same answer as measuring every item, but measuring (``measure(indices)`` -> [n, C + P]
+    colour signature and pattern one-hot) only the items that could still win.
+
+    Colour signatures and pattern one-hots are non-negative and of unit (or zero) length, so before an
+    item is measured its look cosine is bounded by its embedding cosine alone (:func:`_look_bound`);
+    items are measured best bound first, and a query is settled once its best measured item beats every
+    unmeasured item's bound."""
+    n = len(catalog_embeddings)
+    units = catalog_embeddings / np.maximum(np.linalg.norm(catalog_embeddings, axis=1, keepdims=True), 1e-12)
+    bound = np.where(allowed, _look_bound(query_looks, units, weights), -np.inf)
+    looks = np.zeros((n, query_looks.shape[1]), dtype=np.float32)
+    measured = np.zeros(n, dtype=bool)
+    with tqdm(desc="catalog looks", unit="item", disable=not progress, mininterval=5) as bar:
+        while True:
+            actual = np.where(allowed & measured, query_looks @ looks.T, -np.inf)
+            best = actual.max(axis=1)
+            pending = np.where(measured, -np.inf, bound)
+            unsettled = np.nonzero(np.isfinite(pending.max(axis=1)) & (pending.max(axis=1) >= best))[0]
+            if len(unsettled) == 0:
+                return actual.argmax(axis=1)
+            wanted = set()
+            for row in unsettled:
+                order = np.argsort(-pending[row], kind="stable")[:step]
+                wanted.update(int(i) for i in order if np.isfinite(pending[row, i]))
+            wanted = sorted(wanted)
+            for index, part in zip(wanted, measure(wanted), strict=True):
+                looks[index] = look_vector(catalog_embeddings[index], *_split_parts(part), weights)
+            measured[wanted] = True
+            bar.update(len(wanted))
+
+
+def _look_bound(query_looks: np.ndarray, units: np.ndarray, weights) -> np.ndarray:
+    """[Q, N] upper bounds of the look cosine of each query with each catalog item whose colour and
+    pattern are not known yet: the item's colour and pattern parts are taken to match the query's
+    perfectly, with each part known or unknown (which changes the vector's normalisation)."""
+    colour_end = EMBEDDING_DIM + len(PALETTE)
+    shape = np.sqrt(weights.shape) * (query_looks[:, :EMBEDDING_DIM] @ units.T)  # [Q, N]
+    colour = np.sqrt(weights.colour) * np.linalg.norm(query_looks[:, EMBEDDING_DIM:colour_end], axis=1)
+    pattern = np.sqrt(weights.pattern) * np.linalg.norm(query_looks[:, colour_end:], axis=1)
+    bounds = []
+    for has_colour in (False, True):
+        for has_pattern in (False, True):
+            norm = np.sqrt(weights.shape + has_colour * weights.colour + has_pattern * weights.pattern)
+            extra = has_colour * colour + has_pattern * pattern
+            bounds.append((shape + extra[:, None]) / max(norm, 1e-12))
+    return np.max(bounds, axis=0) + 1e-6
+
+
 def evaluate_garments(
     garments: GarmentSet,
     *,
@@ -281,8 +406,10 @@ def evaluate_garments(
     seed: int = 0,
     queries: GarmentSet | None = None,
     questions: Questions | None = None,
+    query_match: str | None = None,
 ) -> dict:
-    """Every method on the same questions; ``queries`` replaces the question garments (catalog protocol)."""
+    """Every method on the same questions; ``queries`` replaces the question garments (catalog protocol,
+    whose result names how they were matched: ``query_match``)."""
     questions = questions or make_questions(garments, candidates=candidates, seed=seed)
     protocol = "same-photo" if queries is None else "catalog-query"
     queries = queries if queries is not None else garments.take(questions.query)
@@ -295,7 +422,7 @@ def evaluate_garments(
         results[method] = fitb_report(scores, questions, groups)
     if protocol == "same-photo" and garments.ring is not None:
         results["ring"] = fitb_report(method_scores("ring", queries, garments, questions), questions, groups)
-    return {
+    result = {
         "protocol": protocol,
         "questions": len(questions),
         "photos": len(set(groups)),
@@ -303,6 +430,9 @@ def evaluate_garments(
         "seed": seed,
         "methods": results,
     }
+    if protocol == "catalog-query":
+        result["query_match"] = query_match
+    return result
 
 
 def prepare_ccp(
@@ -314,13 +444,20 @@ def prepare_ccp(
     candidates: int = 4,
     seed: int = 0,
     query_gallery: str | Path | None = None,
+    query_match: str = "look",
     progress: bool = False,
 ) -> tuple[GarmentSet, Questions, GarmentSet | None]:
-    """The garments of an annotated CCP folder, the questions, and (with ``query_gallery``) the catalog queries."""
+    """The garments of an annotated CCP folder, the questions, and (with ``query_gallery``) the catalog
+    queries, matched by ``query_match`` (:func:`catalog_queries`)."""
     from recommender.ml.complement.data import annotated_outfits, ccp_split
 
+    if query_match not in QUERY_MATCHES:
+        raise ValueError(f"unknown query match {query_match!r}; one of {', '.join(QUERY_MATCHES)}")
     garments = garment_set_from_outfits(
-        annotated_outfits(ccp_dir, ccp_split(ccp_dir, split)), embedder, progress=progress
+        annotated_outfits(ccp_dir, ccp_split(ccp_dir, split)),
+        embedder,
+        looks=query_gallery is not None and query_match == "look",
+        progress=progress,
     )
     questions = make_questions(garments, candidates=candidates, seed=seed)
     queries = None
@@ -328,7 +465,13 @@ def prepare_ccp(
         if segmenter is None:
             raise ValueError("the catalog-query protocol needs the segmenter to cut catalog photos")
         queries, _ = catalog_queries(
-            garments, questions, query_gallery, embedder=embedder, segmenter=segmenter, progress=progress
+            garments,
+            questions,
+            query_gallery,
+            embedder=embedder,
+            segmenter=segmenter,
+            match=query_match,
+            progress=progress,
         )
     return garments, questions, queries
 
@@ -343,6 +486,7 @@ def evaluate_ccp(
     candidates: int = 4,
     seed: int = 0,
     query_gallery: str | Path | None = None,
+    query_match: str = "look",
     progress: bool = False,
 ) -> dict:
     """FITB of every method on an annotated CCP folder, same-photo or (with ``query_gallery``) catalog-query."""
@@ -354,20 +498,45 @@ def evaluate_ccp(
         candidates=candidates,
         seed=seed,
         query_gallery=query_gallery,
+        query_match=query_match,
         progress=progress,
     )
     return evaluate_garments(
-        garments, model=model, candidates=candidates, seed=seed, queries=queries, questions=questions
+        garments,
+        model=model,
+        candidates=candidates,
+        seed=seed,
+        queries=queries,
+        questions=questions,
+        query_match=query_match if queries is not None else None,
     )
 
 
-def save_prepared(path: str | Path, garments: GarmentSet, questions: Questions, queries: GarmentSet | None) -> None:
+def save_prepared(
+    path: str | Path,
+    garments: GarmentSet,
+    questions: Questions,
+    queries: GarmentSet | None,
+    *,
+    query_match: str | None = None,
+) -> None:
     """Keep what :func:`prepare_ccp` computed, so other weights can be scored on the very same questions."""
     arrays = {f"g_{k}": v for k, v in vars(garments).items() if v is not None}
     arrays.update({f"q_{k}": v for k, v in vars(questions).items()})
     if queries is not None:
         arrays.update({f"c_{k}": v for k, v in vars(queries).items() if v is not None})
+        if query_match is not None:
+            arrays["x_query_match"] = np.asarray(query_match)
     np.savez_compressed(path, **arrays)
+
+
+def prepared_query_match(path: str | Path) -> str | None:
+    """How the catalog queries kept by :func:`save_prepared` were matched ("embedding" for files
+    written before the look match existed; None without catalog queries)."""
+    with np.load(path, allow_pickle=False) as data:
+        if not any(name.startswith("c_") for name in data.files):
+            return None
+        return str(data["x_query_match"]) if "x_query_match" in data.files else "embedding"
 
 
 def load_prepared(path: str | Path) -> tuple[GarmentSet, Questions, GarmentSet | None]:
@@ -382,8 +551,11 @@ def load_prepared(path: str | Path) -> tuple[GarmentSet, Questions, GarmentSet |
 
 def summary_lines(result: dict) -> list[str]:
     """A readable table of a result of :func:`evaluate_ccp`."""
+    protocol = result["protocol"]
+    if result.get("query_match"):
+        protocol += f" ({result['query_match']} match)"
     lines = [
-        f"{result['protocol']}: {result['questions']} questions from {result['photos']} photos, "
+        f"{protocol}: {result['questions']} questions from {result['photos']} photos, "
         f"{result['candidates']} candidates, seed {result['seed']}",
         f"{'method':<12}{'fitb':>7}  {'95% CI':<16}{'top->bottom':>12}{'bottom->top':>12}",
     ]
@@ -407,7 +579,19 @@ def json_line(result: dict, method: str) -> dict:
         "bottom_to_top": report["bottom_to_top"],
         "method": method,
         "protocol": result["protocol"],
+        **({"query_match": result["query_match"]} if result["protocol"] == "catalog-query" else {}),
     }
+
+
+def protocol_warning(result: dict) -> str | None:
+    """A line for catalog questions on which the colour method is below :data:`INFORMATIVE_COLOUR`."""
+    colour = result["methods"].get("colour")
+    if result["protocol"] != "catalog-query" or colour is None or colour["fitb"] >= INFORMATIVE_COLOUR:
+        return None
+    return (
+        f"warning: colour is at {colour['fitb']:.3f} on these questions (< {INFORMATIVE_COLOUR:.2f}): "
+        "this protocol cannot tell methods apart"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -418,6 +602,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--method", choices=METHODS, default="model")
     parser.add_argument("--query-gallery", default=None)
+    parser.add_argument(
+        "--query-match",
+        choices=QUERY_MATCHES,
+        default="look",
+        help="how --query-gallery picks each question's catalog item: its look (category, colour, pattern) "
+        "or the embedding alone",
+    )
     parser.add_argument(
         "--weights-dir",
         nargs="+",
@@ -439,6 +630,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     if args.prepared and Path(args.prepared).exists():
         garments, questions, queries = load_prepared(args.prepared)
+        kept = prepared_query_match(args.prepared)
+        if kept is not None and kept != args.query_match:
+            parser.error(f"{args.prepared} holds catalog queries matched by {kept}, not {args.query_match}")
     else:
         garments, questions, queries = prepare_ccp(
             args.ccp,
@@ -448,17 +642,27 @@ def main(argv: Sequence[str] | None = None) -> None:
             candidates=args.candidates,
             seed=args.seed,
             query_gallery=args.query_gallery,
+            query_match=args.query_match,
             progress=True,
         )
         if args.prepared:
-            save_prepared(args.prepared, garments, questions, queries)
+            save_prepared(args.prepared, garments, questions, queries, query_match=args.query_match)
     for directory in args.weights_dir:
         model = ComplementModel.load(directory=directory)
         result = evaluate_garments(
-            garments, model=model, candidates=args.candidates, seed=args.seed, queries=queries, questions=questions
+            garments,
+            model=model,
+            candidates=args.candidates,
+            seed=args.seed,
+            queries=queries,
+            questions=questions,
+            query_match=args.query_match if queries is not None else None,
         )
         print(f"weights: {directory or 'shipped'} ({model.version[:12]})")
         print("\n".join(summary_lines(result)))
+        warning = protocol_warning(result)
+        if warning:
+            print(warning)
         print(json.dumps({**json_line(result, args.method), "weights": directory, "result": result}))
 
 
