@@ -514,6 +514,10 @@ def _complements_for(product: Product, k: int, state: RecommendationState | None
     ]
     shown_main = [garbs[p.pk] for p in pinned_by_slot.get(main, [])]
     main_picks = pick_varied(main_scored, counts.get(main, 0), shown=shown_main)
+    # The outfit's own piece is worn next to the skin: a bottom's look leads with a top, not a jacket.
+    inner = next((s for s in main_picks if s.garb.slot == main), None)
+    if inner is not None and not shown_main:
+        main_picks = [inner, *(s for s in main_picks if s is not inner)]
     partner = shown_main[0] if shown_main else (main_picks[0].garb if main_picks else None)
     shoe_picks: list[Scored] = []
     if "shoes" in look_slots:

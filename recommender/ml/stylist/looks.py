@@ -58,6 +58,8 @@ DARK_L = 32.0
 #: Variety: the cost of repeating, in one list, a category and colour already shown (larger than any
 #: score gap, so it happens only when nothing else is left), a colour, a category, a pattern.
 REPEAT_IDEA, REPEAT_COLOUR, REPEAT_CATEGORY, REPEAT_PATTERN = 10.0, 0.8, 0.25, 0.3
+#: A second layer among a bottom's tops: the list is of tops, with a jacket as one idea among them.
+REPEAT_LAYER = 1.5
 #: A small, stable per-pair tie-breaker, so that equally good shoes differ from page to page.
 JITTER = 0.5
 PLAIN = ("", "plain")
@@ -125,6 +127,16 @@ def _jitter(a: int, b: int) -> float:
     return int.from_bytes(digest, "big") / 2**32
 
 
+#: The colour score of a piece whose colour is unknown: as if its family were drawn at random.
+UNKNOWN_COLOUR = math.log(1 / 13)
+
+
+def _colour(priors: StylistPriors, product: Garb, piece: Garb) -> float:
+    if not piece.family:
+        return UNKNOWN_COLOUR
+    return priors.colour_score(product.slot, product.family, piece.slot, piece.family)
+
+
 def piece_score(
     priors: StylistPriors,
     product: Garb,
@@ -140,10 +152,10 @@ def piece_score(
         priors.category_score(product.category, piece.slot, piece.category)
         + priors.slot_share(product.category, product.slot, piece.slot)
     )
-    if product.family and piece.family:
-        score += WEIGHTS["colour"] * priors.colour_score(product.slot, product.family, piece.slot, piece.family)
-    if partner is not None and partner.family and piece.family:
-        score += WEIGHTS["look_colour"] * priors.colour_score(partner.slot, partner.family, piece.slot, piece.family)
+    if product.family:
+        score += WEIGHTS["colour"] * _colour(priors, product, piece)
+    if partner is not None and partner.family:
+        score += WEIGHTS["look_colour"] * _colour(priors, partner, piece)
     if model is not None:
         score += WEIGHTS["model"] * model
     if layer is not None:
@@ -161,9 +173,11 @@ def piece_score(
     return score
 
 
-def _repeats(garb: Garb, shown: Iterable[Garb]) -> float:
+def _repeats(garb: Garb, shown: Iterable[Garb], look_slot: str = "") -> float:
     cost = 0.0
     for other in shown:
+        if look_slot and garb.slot != look_slot and other.slot == garb.slot:
+            cost += REPEAT_LAYER
         same_category, same_family = garb.category == other.category, bool(garb.family) and garb.family == other.family
         if same_category and same_family:
             cost += REPEAT_IDEA
@@ -183,7 +197,7 @@ def pick_varied(scored: Sequence[Scored], n: int, *, shown: Sequence[Garb] = ())
     picked: list[Scored] = []
     while left and len(picked) < n:
         taken = [*shown, *(s.garb for s in picked)]
-        best = max(left, key=lambda s: s.score - _repeats(s.garb, taken))
+        best = max(left, key=lambda s: s.score - _repeats(s.garb, taken, s.look_slot))
         picked.append(best)
         left.remove(best)
     return picked
