@@ -407,16 +407,16 @@ def _shoe_pool() -> list[Product]:
 
 
 def _street_layers(product_ids: Sequence[int]) -> dict[int, dict[str, int]]:
-    """Per product, the layer types (:data:`LAYER_TYPES`) worn in the street outfits stored as like it:
-    for a dress or a bottom, the layers worn with garments like it; for a layer, what street layers
-    like it are."""
+    """Per product, the layer types (:data:`LAYER_TYPES`) worn in the street outfits stored as like it,
+    and under ``""`` how many of those wear none: for a dress or a bottom, the layers worn with garments
+    like it; for a layer, what street layers like it are."""
     with connection.cursor() as cursor:
         cursor.execute(_STREET_LAYERS_SQL, {"ids": list(product_ids), "neighbours": STREET_LAYER_NEIGHBOURS})
         rows = cursor.fetchall()
     found: dict[int, dict[str, int]] = {}
     for product_id, fine, count in rows:
-        kind = LAYER_TYPE_OF_FINE.get(fine)
-        if kind:
+        kind = LAYER_TYPE_OF_FINE.get(fine, "" if not fine else None)
+        if kind is not None:
             found.setdefault(product_id, {}).setdefault(kind, 0)
             found[product_id][kind] += count
     return found
@@ -424,10 +424,10 @@ def _street_layers(product_ids: Sequence[int]) -> dict[int, dict[str, int]]:
 
 STREET_LAYER_NEIGHBOURS = 15
 _STREET_LAYERS_SQL = """
-SELECT cv.product_id, g.fine_label, count(*)
+SELECT cv.product_id, coalesce(g.fine_label, ''), count(*)
 FROM recommender_complementvector AS cv
 CROSS JOIN LATERAL unnest(cv.street_photos[1:%(neighbours)s]) AS near(photo_id)
-JOIN recommender_garment AS g ON g.photo_id = near.photo_id AND g.is_street AND g.slot = 'outerwear'
+LEFT JOIN recommender_garment AS g ON g.photo_id = near.photo_id AND g.is_street AND g.slot = 'outerwear'
 WHERE cv.product_id = ANY(%(ids)s)
 GROUP BY 1, 2
 """

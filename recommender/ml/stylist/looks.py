@@ -106,11 +106,21 @@ def model_terms(distances: dict[int, float]) -> dict[int, float]:
 def layer_preference(
     priors: StylistPriors, product: Garb, street_types: dict[str, int], *, strength: float = 5.0
 ) -> dict[str, float]:
-    """P(layer type | this product): the street outfits whose garment is like it, pulled towards all
-    street outfits with its category by ``strength`` pseudo-outfits."""
+    """P(layer type | this product): the layers of the street outfits whose garment is like it, pulled
+    towards all street outfits with its category by ``strength`` pseudo-outfits.
+
+    ``street_types`` counts those outfits' layers by type, and under ``""`` the outfits without one.
+    Garments like it that are seldom worn under any layer are worn in warm weather: coats then count
+    for less, in proportion."""
     base = priors.layer_types(product.category) or {t: 1 / len(LAYER_TYPES) for t in LAYER_TYPES}
     n = sum(street_types.get(t, 0) for t in LAYER_TYPES)
-    return {t: (street_types.get(t, 0) + strength * base.get(t, 0.0)) / (n + strength) for t in LAYER_TYPES}
+    preference = {t: (street_types.get(t, 0) + strength * base.get(t, 0.0)) / (n + strength) for t in LAYER_TYPES}
+    usual = math.exp(priors.slot_share(product.category, product.slot, "outerwear"))
+    seen = n + street_types.get("", 0)
+    layered = (n + strength * usual) / (seen + strength)
+    preference["coat"] *= min(1.0, layered / usual)
+    total = sum(preference.values())
+    return {t: p / total for t, p in preference.items()}
 
 
 def layer_term(preference: dict[str, float], candidate_types: dict[str, int]) -> float:

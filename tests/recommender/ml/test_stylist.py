@@ -79,6 +79,15 @@ def test_a_layer_like_those_worn_over_dresses_like_this_one_beats_a_coat():
     assert layer_term(light, {"jacket": 12}) > layer_term(light, {"coat": 12})
 
 
+def test_a_dress_whose_street_look_alikes_seldom_wear_a_layer_is_offered_fewer_coats():
+    priors = load_priors()
+    dress = _garb(1, "dress", "blue", slot="dress")
+    summer = layer_preference(priors, dress, {"": 14, "coat": 1})
+    winter = layer_preference(priors, dress, {"": 3, "coat": 8, "jacket": 4})
+    assert summer["coat"] < priors.layer_types("dress")["coat"] < winter["coat"]
+    assert abs(sum(summer.values()) - 1) < 1e-9
+
+
 @pytest.mark.parametrize(
     ("k", "available", "expected"),
     [
