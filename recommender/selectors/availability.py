@@ -28,13 +28,18 @@ def products_in_order(ids: Sequence[int]) -> list[Product]:
     return list(_in_ranking_order(ids)) if ids else []
 
 
+def on_sale_in_order(ranked: Sequence[int]):
+    """The on-sale, in-stock products among ``ranked``, in its order (a query set, not yet run)."""
+    return _in_ranking_order(ranked).filter(is_active=True, stock__gt=0)
+
+
 def first_on_sale(ranked: Sequence[int], *, k: int, max_price=None) -> list[Product]:
     """The first ``k`` of ``ranked`` that are on sale, in stock (and priced below ``max_price``).
 
     One query: the database filters and orders by the ranking, so only the ``k`` shown are loaded."""
     if not ranked or k <= 0:
         return []
-    qs = _in_ranking_order(ranked).filter(is_active=True, stock__gt=0)
+    qs = on_sale_in_order(ranked)
     if max_price is not None:
         qs = qs.filter(price__lt=max_price)
     return list(qs[:k])

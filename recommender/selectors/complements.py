@@ -16,8 +16,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, F, Q, QuerySet, Subquery, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Exists, F, FloatField, Q, QuerySet, Subquery, Window
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, RowNumber
 from pgvector.django import CosineDistance
 
 from recommender import inference
@@ -36,7 +37,7 @@ from recommender.ml.stylist.looks import (
 )
 from recommender.ml.stylist.priors import LAYER_TYPE_OF_FINE, StylistPriors
 from recommender.models import COMPLEMENT_TARGETS, ComplementRule, ComplementVector, Garment, OutfitPhoto
-from recommender.selectors.availability import first_on_sale, products_in_order
+from recommender.selectors.availability import first_on_sale, on_sale_in_order, products_in_order
 from recommender.selectors.freshness import (
     RankedList,
     RecommendationState,
@@ -390,20 +391,35 @@ def _garb(product: Product) -> Garb:
     )
 
 
+def _garbs(products: QuerySet[Product]) -> list[Garb]:
+    """What the stylist needs of each product, read as plain values (no model instances): scoring a
+    hundred candidates loads a hundred short rows, and only the few shown are loaded whole."""
+    rows = products.annotate(lightness=Cast(KT("colours__0__lab__0"), FloatField())).values_list(
+        "pk", "category__slot", "category__slug", "colour", "pattern", "lightness"
+    )
+    return [
+        Garb(pk, slot, slug, colour or "", pattern or "", lightness)
+        for pk, slot, slug, colour, pattern, lightness in rows
+    ]
+
+
+def _garbs_on_sale(ids: Sequence[int]) -> list[Garb]:
+    """The on-sale, in-stock products among ``ids``, in that order, as :class:`Garb` (one query)."""
+    return _garbs(on_sale_in_order(ids)) if ids else []
+
+
 #: How many shoes of each colour family a look chooses among (the newest on sale).
 SHOES_PER_FAMILY = 30
 
 
-def _shoe_pool() -> list[Product]:
+def _shoe_pool() -> list[Garb]:
     """The shoes a look may suggest: on sale, in stock, the newest of each colour family (one query)."""
-    ranked = (
+    return _garbs(
         Product.objects.filter(category__slot=Category.Slot.SHOES, is_active=True, stock__gt=0)
         .annotate(place=Window(RowNumber(), partition_by=[F("colour")], order_by=[F("created_at").desc(), F("pk")]))
         .filter(place__lte=SHOES_PER_FAMILY)
-        .select_related("category")
         .order_by("pk")
     )
-    return list(ranked)
 
 
 def _street_layers(product_ids: Sequence[int]) -> dict[int, dict[str, int]]:
@@ -442,6 +458,8 @@ def _shoe_reason(priors: StylistPriors, product: Product, own: Garb, shoe: Produ
     if family and family in common and priors.support(own.slot, "shoes", own.family) >= 20:
         noun = {"top": "top", "outerwear": "jacket", "bottom": "bottom", "dress": "dress"}.get(own.slot, "garment")
         return f"Street outfits with a {own.family} {noun} often wear {family} shoes"
+    if not family:
+        return "A pair to finish the look"
     lab = (shoe.colours or [{}])[0].get("lab") if shoe.colours else None
     own_lab = (product.colours or [{}])[0].get("lab") if product.colours else None
     return _colour_sentence(product.colour, own_lab, shoe.colour, lab)
@@ -474,23 +492,21 @@ def _complements_for(product: Product, k: int, state: RecommendationState | None
     exclude = blocked | set(pin_order) | {product.pk}
     main = look_slots[0]
     # One query for what of the model's ranking is on sale now; an exact search fills a short list.
-    pool = first_on_sale([pk for pk in ranking.ranked.ids if pk not in exclude], k=len(ranking.ranked.ids))
+    pool = _garbs_on_sale([pk for pk in ranking.ranked.ids if pk not in exclude])
     if len(pool) < k:
         ids = _exact_candidate_ids(_product_question(product, targets, ranking.version), k=k, exclude=exclude)
         if len(ids) > len(pool):
-            pool = products_in_order(ids)
-    shoes = [p for p in cached_while_unchanged("shoe-pool", (), _shoe_pool, state=state) if p.pk not in exclude]
+            pool = _garbs_on_sale(ids)
+    shoes = [g for g in cached_while_unchanged("shoe-pool", (), _shoe_pool, state=state) if g.pk not in exclude]
 
     own = _garb(product)
     distances = dict(zip(ranking.ranked.ids, ranking.ranked.distances, strict=True))
-    model = model_terms({p.pk: distances[p.pk] for p in pool if p.pk in distances})
+    model = model_terms({g.pk: distances[g.pk] for g in pool if g.pk in distances})
     layers: dict[int, float] = {}
-    if any(p.category.slot == Category.Slot.OUTERWEAR for p in pool):
-        types = _street_layers([product.pk, *(p.pk for p in pool if p.category.slot == Category.Slot.OUTERWEAR)])
+    if any(g.slot == Category.Slot.OUTERWEAR for g in pool):
+        types = _street_layers([product.pk, *(g.pk for g in pool if g.slot == Category.Slot.OUTERWEAR)])
         preference = layer_preference(priors, own, types.get(product.pk, {}))
         layers = {pk: layer_term(preference, found) for pk, found in types.items() if pk != product.pk}
-    garbs = {p.pk: _garb(p) for p in [*pool, *shoes, *pinned]}
-    by_pk = {p.pk: p for p in [*pool, *shoes, *pinned]}
 
     pinned_by_slot: dict[str, list[Product]] = {}
     for p in pinned:
@@ -505,14 +521,10 @@ def _complements_for(product: Product, k: int, state: RecommendationState | None
         },
     )
     main_scored = [
-        Scored(
-            garbs[p.pk],
-            piece_score(priors, own, garbs[p.pk], look_slot=main, model=model.get(p.pk), layer=layers.get(p.pk)),
-            main,
-        )
-        for p in pool
+        Scored(g, piece_score(priors, own, g, look_slot=main, model=model.get(g.pk), layer=layers.get(g.pk)), main)
+        for g in pool
     ]
-    shown_main = [garbs[p.pk] for p in pinned_by_slot.get(main, [])]
+    shown_main = [_garb(p) for p in pinned_by_slot.get(main, [])]
     main_picks = pick_varied(main_scored, counts.get(main, 0), shown=shown_main)
     # The outfit's own piece is worn next to the skin: a bottom's look leads with a top, not a jacket.
     inner = next((s for s in main_picks if s.garb.slot == main), None)
@@ -522,13 +534,15 @@ def _complements_for(product: Product, k: int, state: RecommendationState | None
     shoe_picks: list[Scored] = []
     if "shoes" in look_slots:
         shoe_scored = [
-            Scored(garbs[p.pk], piece_score(priors, own, garbs[p.pk], look_slot="shoes", partner=partner), "shoes")
-            for p in shoes
+            Scored(g, piece_score(priors, own, g, look_slot="shoes", partner=partner), "shoes") for g in shoes
         ]
         shoe_picks = pick_varied(
-            shoe_scored, counts.get("shoes", 0), shown=[garbs[p.pk] for p in pinned_by_slot.get("shoes", [])]
+            shoe_scored, counts.get("shoes", 0), shown=[_garb(p) for p in pinned_by_slot.get("shoes", [])]
         )
 
+    # One query for the products shown, whole.
+    by_pk = {p.pk: p for p in products_in_order([s.garb.pk for s in [*main_picks, *shoe_picks]])}
+    main_picks = [s for s in main_picks if s.garb.pk in by_pk]
     reasons = _reasons(product, [by_pk[s.garb.pk] for s in main_picks], ranking)
     lists: dict[str, list[Suggestion]] = {}
     for look_slot, products in pinned_by_slot.items():
@@ -537,8 +551,10 @@ def _complements_for(product: Product, k: int, state: RecommendationState | None
         reason, photo = reasons[picked.garb.pk]
         lists.setdefault(main, []).append(Suggestion(by_pk[picked.garb.pk], reason, outfit_photo=photo, slot=main))
     for picked in shoe_picks:
-        shoe = by_pk[picked.garb.pk]
-        lists.setdefault("shoes", []).append(Suggestion(shoe, _shoe_reason(priors, product, own, shoe), slot="shoes"))
+        shoe = by_pk.get(picked.garb.pk)
+        if shoe is not None:
+            reason = _shoe_reason(priors, product, own, shoe)
+            lists.setdefault("shoes", []).append(Suggestion(shoe, reason, slot="shoes"))
     order = [*look_slots, *(s for s in lists if s not in look_slots)]
     look = [replace(lists[s][0], in_look=True) for s in order if s in look_slots and lists.get(s)]
     rest = [item for s in order for item in lists.get(s, [])[(1 if s in look_slots else 0) :]]
