@@ -23,6 +23,7 @@ never shows five copies of one idea while anything else is on sale. Pure functio
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from collections.abc import Iterable, Sequence
@@ -58,6 +59,8 @@ DARK_L = 32.0
 #: Variety: the cost of repeating, in one list, a category and colour already shown (larger than any
 #: score gap, so it happens only when nothing else is left), a colour, a category, a pattern.
 REPEAT_IDEA, REPEAT_COLOUR, REPEAT_CATEGORY, REPEAT_PATTERN = 10.0, 0.8, 0.25, 0.3
+#: How many of the best candidates variety chooses among, beyond the number shown.
+VARIETY_POOL = 30
 #: A second layer among a bottom's tops: the list is of tops, with a jacket as one idea among them.
 REPEAT_LAYER = 1.5
 #: A small, stable per-pair tie-breaker, so that equally good shoes differ from page to page.
@@ -158,6 +161,25 @@ def piece_score(
     partner: Garb | None = None,
 ) -> float:
     """How well ``piece`` goes with ``product`` (and with the look's ``partner``, for shoes)."""
+    score = _prior_score(priors, _kind(product), _kind(piece), None if partner is None else _kind(partner))
+    if model is not None:
+        score += WEIGHTS["model"] * model
+    else:
+        score += JITTER * _jitter(product.pk, piece.pk)
+    if layer is not None:
+        score += WEIGHTS["layer"] * layer
+    return score
+
+
+def _kind(garb: Garb) -> Garb:
+    """The garment without its identity: what the priors and rules look at (pieces alike share a score)."""
+    dark = None if garb.lightness is None else (0.0 if garb.dark else 100.0)
+    return Garb(0, garb.slot, garb.category, garb.family, garb.pattern, dark)
+
+
+@functools.lru_cache(maxsize=65536)
+def _prior_score(priors: StylistPriors, product: Garb, piece: Garb, partner: Garb | None) -> float:
+    """The priors' and the colour rules' part of :func:`piece_score` (the same for pieces alike)."""
     score = WEIGHTS["category"] * (
         priors.category_score(product.category, piece.slot, piece.category)
         + priors.slot_share(product.category, product.slot, piece.slot)
@@ -166,10 +188,6 @@ def piece_score(
         score += WEIGHTS["colour"] * _colour(priors, product, piece)
     if partner is not None and partner.family:
         score += WEIGHTS["look_colour"] * _colour(priors, partner, piece)
-    if model is not None:
-        score += WEIGHTS["model"] * model
-    if layer is not None:
-        score += WEIGHTS["layer"] * layer
     rules = 0.0
     if product.patterned and piece.patterned and piece.slot != "shoes":
         rules += PATTERN_CLASH
@@ -177,10 +195,7 @@ def piece_score(
         rules += OWN_COLOUR
     if product.dark and piece.dark and piece.slot != "shoes" and (partner is None or partner.dark):
         rules += DARK_ON_DARK
-    score += WEIGHTS["rules"] * rules
-    if model is None:
-        score += JITTER * _jitter(product.pk, piece.pk)
-    return score
+    return score + WEIGHTS["rules"] * rules
 
 
 def _repeats(garb: Garb, shown: Iterable[Garb], look_slot: str = "") -> float:
@@ -203,7 +218,8 @@ def _repeats(garb: Garb, shown: Iterable[Garb], look_slot: str = "") -> float:
 def pick_varied(scored: Sequence[Scored], n: int, *, shown: Sequence[Garb] = ()) -> list[Scored]:
     """The ``n`` best of ``scored`` for a list that already shows ``shown``, each next pick paying for
     what it repeats of those before it."""
-    left = list(scored)
+    # Variety only ever reaches a little below the best: the first :data:`VARIETY_POOL` per pick are enough.
+    left = sorted(scored, key=lambda s: s.score, reverse=True)[: VARIETY_POOL + n]
     picked: list[Scored] = []
     while left and len(picked) < n:
         taken = [*shown, *(s.garb for s in picked)]

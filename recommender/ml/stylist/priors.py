@@ -54,7 +54,7 @@ def _digest(tables: dict) -> str:
     return hashlib.sha256(json.dumps(tables, sort_keys=True).encode()).hexdigest()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class StylistPriors:
     """The fitted tables and what made them."""
 
