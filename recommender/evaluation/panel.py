@@ -11,6 +11,7 @@ maps their answers back through the key. How to run one: ``docs/models/PANELS.md
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import random
@@ -19,19 +20,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from django.core.management.base import CommandError
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from recommender.ml.colour.lab import delta_e_2000, rgb_to_lab
+from recommender.ml.stylist.looks import NEUTRALS
+from recommender.ml.stylist.priors import PriorsError, StylistPriors, priors_from_file
 from recommender.selectors.availability import first_on_sale
 from recommender.selectors.complements import complements_for
-from shop.models import Category, Colour, Product
+from shop.models import Category, Product
 
 #: The two halves of a panel: tops (tops and outerwear) and bottoms.
 TOP_SLOTS: tuple[str, ...] = (Category.Slot.TOP, Category.Slot.OUTERWEAR)
 BOTTOM_SLOTS: tuple[str, ...] = (Category.Slot.BOTTOM,)
 #: Colour families that go with anything: the ``neutral`` rival picks only these.
-NEUTRAL_COLOURS = frozenset({Colour.BLACK, Colour.WHITE, Colour.GREY, Colour.BEIGE, Colour.NAVY, Colour.BROWN})
+#: The neutral rival's colour families: the stylist's neutrals.
+NEUTRAL_COLOURS = NEUTRALS
 RIVALS = ("random", "neutral", "colour", "weights:PATH")
 
 ROW_LABELS = ("A", "B")
@@ -78,6 +81,10 @@ def rival_parse(text: str) -> Rival:
     """``random``, ``neutral``, ``colour`` or ``weights:PATH``."""
     kind, _, path = text.partition(":")
     if kind == "weights" and path:
+        try:
+            priors_from_file(path)
+        except PriorsError as exc:
+            raise PanelError(f"weights rival: {exc}") from exc
         return Rival("weights", path)
     if kind in ("random", "neutral", "colour") and not path:
         return Rival(kind)
@@ -185,15 +192,25 @@ def rival_picks(*, product: Product, shop: Sequence[Product], rival: Rival, rng:
 
 
 def _weights_rival(*, product: Product, shop: Sequence[Product], path: str, k: int) -> list[Product]:
-    """The shop's own ranking for ``product`` with other stylist weights (the file at ``path``): the first
-    ``k`` pieces of the same complete-the-look section, ranked with those weights instead of the ones in
-    service (uncached), keeping as many pieces of each slot as the shop's row ``shop`` has. A panel then
-    measures a change of weights as people see it, before it ships; ``shop`` against ``weights:PATH``
-    is "the weights in service against these".
+    """The shop's own ranking for ``product`` with other stylist priors (the file at ``path``): the first
+    ``k`` pieces of the same complete-the-look section, ranked with those priors instead of the ones in
+    service (uncached). A panel then measures a change of priors as people see it, before it ships;
+    ``shop`` against ``weights:PATH`` is "the priors in service against these". A row that cannot be
+    matched slot for slot is cut short (the panel leaves the product out)."""
+    items = [s.product for s in complements_for(product=product, k=k, priors=_priors(path)).items]
+    wanted = [piece.category.slot for piece in shop]
+    row: list[Product] = []
+    for slot in wanted:
+        match = next((p for p in items if p.category.slot == slot and p not in row), None)
+        if match is None:
+            break
+        row.append(match)
+    return row
 
-    Not wired yet: loading stylist weights from a path and ranking with them is being built. Return a
-    row shorter than ``shop`` when it cannot be matched slot for slot (the panel leaves the product out)."""
-    raise CommandError(f"weights rival: ranking with the stylist weights at {path} is not available yet")
+
+@functools.cache
+def _priors(path: str) -> StylistPriors:
+    return priors_from_file(path)
 
 
 def _main_lab(colours: list | None, dominant_colour: str) -> np.ndarray | None:

@@ -225,10 +225,20 @@ def test_fewer_qualifying_products_than_asked_is_a_warning(catalog, tmp_path):
     assert "only 5 of 6 bottoms qualify" in err.getvalue()
 
 
-def test_the_weights_rival_is_a_clear_error_until_it_is_wired(catalog, tmp_path):
-    with pytest.raises(CommandError, match="weights rival: .*not available yet"):
-        call_command("complement_panel", out=tmp_path / "panel", rival="weights:stylist.json", stdout=io.StringIO())
-    assert not (tmp_path / "panel").exists()
+def test_the_weights_rival_ranks_with_other_stylist_priors_and_refuses_a_bad_file(catalog, tmp_path):
+    from recommender.ml.stylist.priors import PRIORS_PATH
+
+    call_command(
+        "complement_panel", out=tmp_path / "panel", rival=f"weights:{PRIORS_PATH}", n=4, k=2, stdout=io.StringIO()
+    )
+    key = json.loads((tmp_path / "panel" / "key.json").read_text())
+    assert key["sheets"] and all(s["shop_ids"] == s["rival_ids"] for s in key["sheets"])  # the same priors
+
+    bad = tmp_path / "edited.json"
+    bad.write_text(json.dumps({**json.loads(PRIORS_PATH.read_text()), "tables": {}}))
+    with pytest.raises(CommandError, match="weights rival: .*sha256"):
+        call_command("complement_panel", out=tmp_path / "other", rival=f"weights:{bad}", stdout=io.StringIO())
+    assert not (tmp_path / "other").exists()
 
 
 def test_out_and_tally_are_exclusive_and_one_is_required(tmp_path):
