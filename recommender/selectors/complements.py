@@ -521,7 +521,19 @@ def _complements_for(product: Product, k: int, state: RecommendationState | None
         },
     )
     main_scored = [
-        Scored(g, piece_score(priors, own, g, look_slot=main, model=model.get(g.pk), layer=layers.get(g.pk)), main)
+        Scored(
+            g,
+            piece_score(
+                priors,
+                own,
+                g,
+                look_slot=main,
+                model=model.get(g.pk),
+                layer=layers.get(g.pk),
+                street=ranking.evidence[g.pk].support if g.pk in ranking.evidence else 0,
+            ),
+            main,
+        )
         for g in pool
     ]
     shown_main = [_garb(p) for p in pinned_by_slot.get(main, [])]

@@ -5,6 +5,8 @@ A top's look is a bottom plus shoes, a bottom's a top plus shoes, a dress's a la
 production recommenders blend them:
 
 * the learned complement model, where it covers the slot (its rank among the candidates);
+* how many street outfits wear garments that look like both pieces (the same evidence as the
+  "worn together" reason);
 * how often street outfits wear the piece's *category* with the product's (a T-shirt with
   trousers or a skirt, rarely shorts);
 * how often they wear the piece's *colour family* with the product's (a red top mostly meets
@@ -47,7 +49,15 @@ PIECE_SLOTS: dict[str, tuple[str, ...]] = {
 }
 
 #: How much each signal counts (natural-log units).
-WEIGHTS = {"model": 0.5, "category": 1.0, "colour": 1.0, "layer": 1.0, "rules": 1.0, "look_colour": 0.5}
+WEIGHTS = {
+    "model": 0.5,
+    "street": 0.4,
+    "category": 1.0,
+    "colour": 1.0,
+    "layer": 1.0,
+    "rules": 1.0,
+    "look_colour": 0.5,
+}
 #: Colour families that go with anything: a product of another family is "colourful".
 NEUTRALS = frozenset({"black", "white", "grey", "beige", "brown", "navy"})
 #: A printed, striped or checked piece with a patterned product; a colourful product's own colour
@@ -58,7 +68,7 @@ DARK_ON_DARK = -0.7
 DARK_L = 32.0
 #: Variety: the cost of repeating, in one list, a category and colour already shown (larger than any
 #: score gap, so it happens only when nothing else is left), a colour, a category, a pattern.
-REPEAT_IDEA, REPEAT_COLOUR, REPEAT_CATEGORY, REPEAT_PATTERN = 10.0, 0.8, 0.25, 0.3
+REPEAT_IDEA, REPEAT_COLOUR, REPEAT_CATEGORY, REPEAT_PATTERN = 10.0, 1.2, 0.25, 0.3
 #: How many of the best candidates variety chooses among, beyond the number shown.
 VARIETY_POOL = 30
 #: A second layer among a bottom's tops: the list is of tops, with a jacket as one idea among them.
@@ -159,9 +169,12 @@ def piece_score(
     model: float | None = None,
     layer: float | None = None,
     partner: Garb | None = None,
+    street: int = 0,
 ) -> float:
-    """How well ``piece`` goes with ``product`` (and with the look's ``partner``, for shoes)."""
+    """How well ``piece`` goes with ``product`` (and with the look's ``partner``, for shoes); ``street``:
+    how many street outfits have garments that look like both."""
     score = _prior_score(priors, _kind(product), _kind(piece), None if partner is None else _kind(partner))
+    score += WEIGHTS["street"] * math.log1p(street)
     if model is not None:
         score += WEIGHTS["model"] * model
     else:
