@@ -1,4 +1,4 @@
-"""A shopper in headless Chromium: the product page shows "Complete the look", and "Add the look" fills the cart."""
+"""A shopper in headless Chromium: the product page shows "Complete the look", and "Add the whole look" fills the cart."""
 
 from pathlib import Path
 
@@ -45,10 +45,12 @@ def test_a_shopper_sees_what_goes_with_a_top_and_adds_the_look(live_server, page
     assert section.get_by_role("heading", name="Complete the look").is_visible()
     items = section.get_by_test_id("look-item")
     assert items.count() == 2
-    assert "Sand chinos" in items.first.inner_text()  # the best match first
+    outfit = section.get_by_test_id("outfit")
+    assert "Sand chinos" in outfit.get_by_test_id("look-item").inner_text()  # the best match is the outfit's
     assert items.first.get_by_test_id("look-reason").inner_text()
+    assert "Black jeans" in items.nth(1).inner_text()  # the alternative, with its own button
 
-    items.first.get_by_test_id("add-look").click()
+    outfit.get_by_test_id("add-whole-look").click()
 
     assert page.get_by_test_id("cart-line").count() == 2
     page.screenshot(path=str(Path(__file__).resolve().parents[2] / "var" / "browser-look.png"), full_page=True)
