@@ -23,6 +23,11 @@ def _in_ranking_order(ids: Sequence[int]):
     )
 
 
+def products_in_order_query(ids: Sequence[int]):
+    """The products with these ids, in the same order (a query set, not yet run)."""
+    return _in_ranking_order(ids)
+
+
 def products_in_order(ids: Sequence[int]) -> list[Product]:
     """The products with these ids (with their category), in the same order; missing ids are skipped."""
     return list(_in_ranking_order(ids)) if ids else []

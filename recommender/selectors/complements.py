@@ -37,7 +37,12 @@ from recommender.ml.stylist.looks import (
 )
 from recommender.ml.stylist.priors import LAYER_TYPE_OF_FINE, StylistPriors
 from recommender.models import COMPLEMENT_TARGETS, ComplementRule, ComplementVector, Garment, OutfitPhoto
-from recommender.selectors.availability import first_on_sale, on_sale_in_order, products_in_order
+from recommender.selectors.availability import (
+    first_on_sale,
+    on_sale_in_order,
+    products_in_order,
+    products_in_order_query,
+)
 from recommender.selectors.freshness import (
     RankedList,
     RecommendationState,
@@ -369,7 +374,7 @@ def complements_for(
     (compared in panels; never cached)."""
     k = k or settings.RECOMMENDER_COMPLEMENTS_ON_PAGE
     if priors is not None:
-        return _complements_for(product, k, state, priors)
+        return _complements_for(product, k, state, priors, cached_orders=False)
     return cached_while_unchanged(
         "complements",
         (product.pk, k),
@@ -403,6 +408,11 @@ def _garbs(products: QuerySet[Product]) -> list[Garb]:
     ]
 
 
+def _in_ranking_order_all(ids: Sequence[int]) -> QuerySet[Product]:
+    """The products among ``ids``, in that order, whatever their stock."""
+    return products_in_order_query(ids)
+
+
 def _garbs_on_sale(ids: Sequence[int]) -> list[Garb]:
     """The on-sale, in-stock products among ``ids``, in that order, as :class:`Garb` (one query)."""
     return _garbs(on_sale_in_order(ids)) if ids else []
@@ -412,11 +422,16 @@ def _garbs_on_sale(ids: Sequence[int]) -> list[Garb]:
 SHOES_PER_FAMILY = 30
 
 
-def _shoe_pool() -> list[Garb]:
-    """The shoes a look may suggest: on sale, in stock, the newest of each colour family (one query)."""
+def _shoe_pool(*, on_sale: bool) -> list[Garb]:
+    """The shoes a look may suggest: the newest of each colour family (on sale and in stock now, or
+    whatever their stock: the cached order is filtered for it when shown); one query."""
+    shoes = Product.objects.filter(category__slot=Category.Slot.SHOES)
+    if on_sale:
+        shoes = shoes.filter(is_active=True, stock__gt=0)
     return _garbs(
-        Product.objects.filter(category__slot=Category.Slot.SHOES, is_active=True, stock__gt=0)
-        .annotate(place=Window(RowNumber(), partition_by=[F("colour")], order_by=[F("created_at").desc(), F("pk")]))
+        shoes.annotate(
+            place=Window(RowNumber(), partition_by=[F("colour")], order_by=[F("created_at").desc(), F("pk")])
+        )
         .filter(place__lte=SHOES_PER_FAMILY)
         .order_by("pk")
     )
@@ -465,7 +480,9 @@ def _shoe_reason(priors: StylistPriors, product: Product, own: Garb, shoe: Produ
     return _colour_sentence(product.colour, own_lab, shoe.colour, lab)
 
 
-def _complements_for(product: Product, k: int, state: RecommendationState | None, priors: StylistPriors) -> Complements:
+def _complements_for(
+    product: Product, k: int, state: RecommendationState | None, priors: StylistPriors, *, cached_orders: bool = True
+) -> Complements:
     slot = product.category.slot
     targets = COMPLEMENT_TARGETS.get(slot)
     look_slots = LOOK_SLOTS.get(slot, ())
@@ -490,6 +507,100 @@ def _complements_for(product: Product, k: int, state: RecommendationState | None
         return Complements([], "not_indexed", "Suggestions for this item are still being prepared.")
 
     exclude = blocked | set(pin_order) | {product.pk}
+    pinned_by_slot: dict[str, list[Product]] = {}
+    for p in pinned:
+        look_slot = next((s for s in look_slots if p.category.slot in PIECE_SLOTS[s]), p.category.slot)
+        pinned_by_slot.setdefault(look_slot, []).append(p)
+    # The stylist's order is cached beside the ranking (other priors than those in service: computed
+    # here); what is on sale now and the curators' rules are applied to it for each answer.
+    if cached_orders:
+        order = ranking_cached(
+            "look", (product.pk, slot), lambda: _look_order(product, ranking, priors, look_slots), state=state
+        )
+    else:
+        order = _look_order(product, ranking, priors, look_slots)
+    picks = _picks_from_order(order, k=k, look_slots=look_slots, exclude=exclude, pinned_by_slot=pinned_by_slot)
+    if picks is None:  # the cached order runs short of what is on sale: rank everything again
+        picks = _picks(
+            product, ranking, priors, look_slots, targets, k=k, exclude=exclude, pinned_by_slot=pinned_by_slot
+        )
+    return _suggestions(product, ranking, priors, look_slots, picks, pinned_by_slot)
+
+
+#: How deep the cached stylist's order goes per slot: more than a page shows, so that a few pieces
+#: sold out since it was computed are replaced by the next ones.
+LOOK_DEPTH = 30
+
+
+@dataclass(frozen=True)
+class _LookOrder:
+    """The stylist's order of a product's candidates per look slot, whatever is on sale now: the
+    order variety picks them in. ``complete``: the slot's list holds every candidate there was."""
+
+    orders: dict[str, tuple[int, ...]]
+    complete: dict[str, bool]
+
+
+def _look_order(product: Product, ranking: _Ranking, priors: StylistPriors, look_slots: tuple[str, ...]) -> _LookOrder:
+    pool = _garbs(_in_ranking_order_all(ranking.ranked.ids))
+    shoes = _shoe_pool(on_sale=False)
+    main_picks, shoe_picks = _scored_picks(
+        product, ranking, priors, look_slots, pool, shoes, {look_slots[0]: LOOK_DEPTH, "shoes": LOOK_DEPTH}, {}
+    )
+    orders = {look_slots[0]: tuple(s.garb.pk for s in main_picks)}
+    complete = {look_slots[0]: len(pool) <= LOOK_DEPTH}
+    if "shoes" in look_slots:
+        orders["shoes"] = tuple(s.garb.pk for s in shoe_picks)
+        complete["shoes"] = len(shoes) <= LOOK_DEPTH
+    return _LookOrder(orders, complete)
+
+
+#: Pieces of each slot's cached order loaded beyond those the section shows, to stand in for any sold out.
+SPARE = 4
+
+
+def _picks_from_order(
+    order: _LookOrder,
+    *,
+    k: int,
+    look_slots: tuple[str, ...],
+    exclude: set[int],
+    pinned_by_slot: dict[str, list[Product]],
+) -> tuple[dict[str, list[int]], dict[int, Product]] | None:
+    """The pieces to show per look slot from the cached order, and those products (one query for the
+    head of each order, on sale now; a second only when too many of them sold out), or ``None`` when a
+    slot's order runs out of pieces on sale before the section is full."""
+    pinned = sum(len(p) for p in pinned_by_slot.values())
+    ideal = split_counts(k - pinned, look_slots, dict.fromkeys(look_slots, k))
+    orders = {slot: [pk for pk in order.orders.get(slot, ()) if pk not in exclude] for slot in look_slots}
+    head = [pk for slot in look_slots for pk in orders[slot][: ideal.get(slot, 0) + SPARE]]
+    loaded = {p.pk: p for p in on_sale_in_order(head)} if head else {}
+    lists = {slot: [pk for pk in orders[slot] if pk in loaded] for slot in look_slots}
+    if any(len(lists[slot]) < ideal.get(slot, 0) < len(orders[slot]) for slot in look_slots):
+        on_sale = set(on_sale_in_order([pk for slot in look_slots for pk in orders[slot]]).values_list("pk", flat=True))
+        lists = {slot: [pk for pk in orders[slot] if pk in on_sale] for slot in look_slots}
+    if any(len(lists[slot]) < ideal.get(slot, 0) for slot in look_slots if not order.complete.get(slot, True)):
+        return None
+    if len(lists[look_slots[0]]) < ideal.get(look_slots[0], 0):
+        return None  # the model's ranking runs short: the exact search may fill it
+    counts = split_counts(
+        k - pinned, look_slots, {slot: len(lists[slot]) + len(pinned_by_slot.get(slot, [])) for slot in look_slots}
+    )
+    return {slot: lists[slot][: counts.get(slot, 0)] for slot in look_slots}, loaded
+
+
+def _picks(
+    product: Product,
+    ranking: _Ranking,
+    priors: StylistPriors,
+    look_slots: tuple[str, ...],
+    targets: tuple[str, ...],
+    *,
+    k: int,
+    exclude: set[int],
+    pinned_by_slot: dict[str, list[Product]],
+) -> tuple[dict[str, list[int]], dict[int, Product]]:
+    """The pieces to show per look slot, scored over every candidate on sale now (no product loaded)."""
     main = look_slots[0]
     # One query for what of the model's ranking is on sale now; an exact search fills a short list.
     pool = _garbs_on_sale([pk for pk in ranking.ranked.ids if pk not in exclude])
@@ -497,8 +608,33 @@ def _complements_for(product: Product, k: int, state: RecommendationState | None
         ids = _exact_candidate_ids(_product_question(product, targets, ranking.version), k=k, exclude=exclude)
         if len(ids) > len(pool):
             pool = _garbs_on_sale(ids)
-    shoes = [g for g in cached_while_unchanged("shoe-pool", (), _shoe_pool, state=state) if g.pk not in exclude]
+    shoes = [g for g in _shoe_pool(on_sale=True) if g.pk not in exclude]
+    pinned = sum(len(p) for p in pinned_by_slot.values())
+    counts = split_counts(
+        k - pinned,
+        look_slots,
+        {
+            main: len(pool) + len(pinned_by_slot.get(main, [])),
+            "shoes": len(shoes) + len(pinned_by_slot.get("shoes", [])),
+        },
+    )
+    main_picks, shoe_picks = _scored_picks(product, ranking, priors, look_slots, pool, shoes, counts, pinned_by_slot)
+    return {main: [s.garb.pk for s in main_picks], "shoes": [s.garb.pk for s in shoe_picks]}, {}
 
+
+def _scored_picks(
+    product: Product,
+    ranking: _Ranking,
+    priors: StylistPriors,
+    look_slots: tuple[str, ...],
+    pool: list[Garb],
+    shoes: list[Garb],
+    counts: dict[str, int],
+    pinned_by_slot: dict[str, list[Product]],
+) -> tuple[list[Scored], list[Scored]]:
+    """Score the candidates and pick each slot's pieces for variety: the main slot's, then shoes for the
+    look's main piece."""
+    main = look_slots[0]
     own = _garb(product)
     distances = dict(zip(ranking.ranked.ids, ranking.ranked.distances, strict=True))
     model = model_terms({g.pk: distances[g.pk] for g in pool if g.pk in distances})
@@ -507,19 +643,6 @@ def _complements_for(product: Product, k: int, state: RecommendationState | None
         types = _street_layers([product.pk, *(g.pk for g in pool if g.slot == Category.Slot.OUTERWEAR)])
         preference = layer_preference(priors, own, types.get(product.pk, {}))
         layers = {pk: layer_term(preference, found) for pk, found in types.items() if pk != product.pk}
-
-    pinned_by_slot: dict[str, list[Product]] = {}
-    for p in pinned:
-        look_slot = next((s for s in look_slots if p.category.slot in PIECE_SLOTS[s]), p.category.slot)
-        pinned_by_slot.setdefault(look_slot, []).append(p)
-    counts = split_counts(
-        k - len(pinned),
-        look_slots,
-        {
-            main: len(pool) + len(pinned_by_slot.get(main, [])),
-            "shoes": len(shoes) + len(pinned_by_slot.get("shoes", [])),
-        },
-    )
     main_scored = [
         Scored(
             g,
@@ -551,19 +674,35 @@ def _complements_for(product: Product, k: int, state: RecommendationState | None
         shoe_picks = pick_varied(
             shoe_scored, counts.get("shoes", 0), shown=[_garb(p) for p in pinned_by_slot.get("shoes", [])]
         )
+    return main_picks, shoe_picks
 
-    # One query for the products shown, whole.
-    by_pk = {p.pk: p for p in products_in_order([s.garb.pk for s in [*main_picks, *shoe_picks]])}
-    main_picks = [s for s in main_picks if s.garb.pk in by_pk]
-    reasons = _reasons(product, [by_pk[s.garb.pk] for s in main_picks], ranking)
+
+def _suggestions(
+    product: Product,
+    ranking: _Ranking,
+    priors: StylistPriors,
+    look_slots: tuple[str, ...],
+    picked: tuple[dict[str, list[int]], dict[int, Product]],
+    pinned_by_slot: dict[str, list[Product]],
+) -> Complements:
+    """The section: the pins and the picked pieces (loaded whole in one query, unless loaded already),
+    each with its reason, the look's piece of each slot first."""
+    main = look_slots[0]
+    picks, by_pk = picked
+    missing = [pk for slot in look_slots for pk in picks.get(slot, []) if pk not in by_pk]
+    if missing:
+        by_pk = {**by_pk, **{p.pk: p for p in products_in_order(missing)}}
+    chosen_main = [by_pk[pk] for pk in picks.get(main, []) if pk in by_pk]
+    reasons = _reasons(product, chosen_main, ranking)
+    own = _garb(product)
     lists: dict[str, list[Suggestion]] = {}
     for look_slot, products in pinned_by_slot.items():
         lists[look_slot] = [Suggestion(p, "Picked by our stylists", pinned=True, slot=look_slot) for p in products]
-    for picked in main_picks:
-        reason, photo = reasons[picked.garb.pk]
-        lists.setdefault(main, []).append(Suggestion(by_pk[picked.garb.pk], reason, outfit_photo=photo, slot=main))
-    for picked in shoe_picks:
-        shoe = by_pk.get(picked.garb.pk)
+    for piece in chosen_main:
+        reason, photo = reasons[piece.pk]
+        lists.setdefault(main, []).append(Suggestion(piece, reason, outfit_photo=photo, slot=main))
+    for pk in picks.get("shoes", []):
+        shoe = by_pk.get(pk)
         if shoe is not None:
             reason = _shoe_reason(priors, product, own, shoe)
             lists.setdefault("shoes", []).append(Suggestion(shoe, reason, slot="shoes"))

@@ -183,3 +183,23 @@ def test_near_duplicates_are_one_category_colour_and_pattern():
     assert near_duplicates(a, Garb(2, "top", "shirt", "white", ""))
     assert not near_duplicates(a, Garb(3, "top", "shirt", "white", "striped"))
     assert not near_duplicates(a, Garb(4, "top", "t-shirt", "white", "plain"))
+
+
+def test_a_piece_sold_out_after_the_look_was_cached_is_replaced_and_the_look_stays_full(complement_version, cats):
+    tee = product(cats, "t-shirt", "white", version=complement_version)
+    for colour in ("black", "navy", "grey", "beige", "brown"):
+        product(cats, "pants", colour, version=complement_version)
+    for colour in ("black", "brown"):
+        product(cats, "shoes", colour)
+    first = complements_for(product=tee, k=4)  # the stylist's order is cached now
+    gone = first.look[0].product
+    gone.stock = 0
+    gone.save()
+
+    again = complements_for(product=tee, k=4)
+
+    assert gone not in [s.product for s in again.items]
+    assert len(again.items) == 4 and [s.slot for s in again.look] == ["bottom", "shoes"]
+    bottoms = [s.product for s in first.items if s.slot == "bottom"]
+    assert again.look[0].product == bottoms[1]  # the next in the cached order
+
