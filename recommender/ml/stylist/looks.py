@@ -63,6 +63,8 @@ NEUTRALS = frozenset({"black", "white", "grey", "beige", "brown", "navy"})
 #: A printed, striped or checked piece with a patterned product; a colourful product's own colour
 #: family; a dark piece on a dark product.
 PATTERN_CLASH = -1.5
+#: A patterned piece with a plain product: allowed, but the product leads, so plain pieces come first.
+PATTERNED_PIECE = -0.4
 OWN_COLOUR = -1.5
 DARK_ON_DARK = -0.7
 DARK_L = 32.0
@@ -150,14 +152,21 @@ def _jitter(a: int, b: int) -> float:
     return int.from_bytes(digest, "big") / 2**32
 
 
+#: How much of the street's overall share of a colour family is taken out of the colour score.
+COLOUR_BASE = 0.5
 #: The colour score of a piece whose colour is unknown: as if its family were drawn at random.
 UNKNOWN_COLOUR = math.log(1 / 13)
 
 
 def _colour(priors: StylistPriors, product: Garb, piece: Garb) -> float:
+    """log P(piece family | product family) less half of log P(piece family): what this colour goes
+    with, only half of how common the piece's colour is in the street at all (street light makes
+    dark denim black and navy more often than a catalog photo does)."""
     if not piece.family:
-        return UNKNOWN_COLOUR
-    return priors.colour_score(product.slot, product.family, piece.slot, piece.family)
+        return UNKNOWN_COLOUR * (1 - COLOUR_BASE)
+    return priors.colour_score(product.slot, product.family, piece.slot, piece.family) - COLOUR_BASE * (
+        priors.colour_base(product.slot, piece.slot, piece.family)
+    )
 
 
 def piece_score(
@@ -202,8 +211,8 @@ def _prior_score(priors: StylistPriors, product: Garb, piece: Garb, partner: Gar
     if partner is not None and partner.family:
         score += WEIGHTS["look_colour"] * _colour(priors, partner, piece)
     rules = 0.0
-    if product.patterned and piece.patterned and piece.slot != "shoes":
-        rules += PATTERN_CLASH
+    if piece.patterned and piece.slot != "shoes":
+        rules += PATTERN_CLASH if product.patterned else PATTERNED_PIECE
     if product.family and product.family not in NEUTRALS and piece.family == product.family:
         rules += OWN_COLOUR
     if product.dark and piece.dark and piece.slot != "shoes" and (partner is None or partner.dark):
