@@ -319,6 +319,12 @@ class Check:
         return ok
 
     # configuration errors -----------------------------------------------------------------------------
+    def check_deploy(self) -> None:
+        """Django's deployment checklist on the settings and variables this topology runs with."""
+        result = self.t.manage("check", "--deploy", "--fail-level", "WARNING")
+        self.report["check_deploy"] = result.stdout.strip().splitlines()[-1]
+        say(f"manage.py check --deploy: {self.report['check_deploy']}")
+
     def configuration_errors(self) -> None:
         wrong = {
             "DATABASE_URL": {"DATABASE_URL": self.t.database_url.replace(self.t.passwords["shop"], "wrong-password")},
@@ -634,6 +640,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         topology.start()
         smoke_ok = check.smoke()
+        check.check_deploy()
         check.configuration_errors()
         check.faults()
     except Exception as exc:  # noqa: BLE001 - the JSON line is printed whatever happened

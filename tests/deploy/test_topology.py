@@ -56,6 +56,11 @@ def test_the_smoke_flow_passes_on_production_settings_over_tcp_and_s3(deploy_che
     assert smoke["order"]["status"] == 201 and smoke["order"]["stored"] == 1
 
 
+def test_check_deploy_is_clean_with_the_topology_s_variables(deploy_check):
+    _, report = deploy_check
+    assert "no issues" in report["check_deploy"], report["check_deploy"]
+
+
 def test_a_wrong_database_url_redis_url_or_bucket_stops_a_process_with_one_line(deploy_check):
     _, report = deploy_check
     errors = report["configuration_errors"]
