@@ -21,6 +21,7 @@ import argparse
 import http.client
 import json
 import os
+import shutil
 import signal
 import statistics
 import sys
@@ -169,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
             )
     finally:
         topology.stop()
+        for name in ("postgres", "redis", "seaweedfs"):  # the servers' data; the logs stay
+            shutil.rmtree(topology.dir / name, ignore_errors=True)
     print(json.dumps(figures), flush=True)
     return 0
 
