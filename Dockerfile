@@ -14,9 +14,12 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY --chown=shop:shop . .
-RUN DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=localhost DATABASE_URL=sqlite:////tmp/build.db \
-    REDIS_URL=redis://localhost:6379/0 python manage.py collectstatic --noinput
+# collectstatic needs settings, not servers: the URLs are well-formed placeholders and nothing connects.
+RUN DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=localhost DJANGO_VERIFY_SERVICES=false \
+    DATABASE_URL=postgres://build@localhost/build REDIS_URL=redis://localhost:6379/0 \
+    python manage.py collectstatic --noinput
 
 USER shop
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60"]
+# WEB_CONCURRENCY (processes, 3), GUNICORN_BIND, GUNICORN_TIMEOUT: config/gunicorn_conf.py
+CMD ["gunicorn", "-c", "python:config.gunicorn_conf", "config.wsgi"]

@@ -1,6 +1,7 @@
 # The two commands (see README.md):
 #   make run   — the demo shop with its worker at http://127.0.0.1:8000 (embedded PostgreSQL + Redis)
 #   make test  — lint, then every test against real PostgreSQL/pgvector, Redis and a Celery worker
+#   make deploy-check — the production topology on 127.0.0.1 (docs/DEPLOY.md): smoke flow and faults, one JSON line last
 # .ci/run calls `make test`.
 
 PYTHON ?= python3
@@ -8,7 +9,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint format browser web worker demo clean-var fuzz gpu-packs pseudo-labels
+.PHONY: run test check lint format browser web worker demo clean-var fuzz gpu-packs pseudo-labels deploy-check deploy-benchmark
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -59,6 +60,15 @@ run: demo
 	@trap 'kill 0' INT TERM EXIT; \
 	  RECOMMENDER_TORCH_THREADS=1 $(VENV)/bin/celery -A config worker -B -l warning -c 2 & \
 	  $(PY) manage.py runserver 127.0.0.1:8000 --noreload
+
+# The production topology for real (docs/DEPLOY.md): PostgreSQL, Redis and SeaweedFS S3 over TCP with passwords,
+# gunicorn, an indexing worker, a photo-search worker, celery beat; a smoke flow, then four faults. Last line: JSON.
+deploy-check: $(STAMP)
+	nice -n 10 $(PY) -m deploy.check
+
+# Indexing throughput with 1 and 2 indexing workers, page throughput with gunicorn at 2 and 4 processes (docs/BENCHMARKS.md).
+deploy-benchmark: $(STAMP)
+	nice -n 10 $(PY) -m deploy.benchmark
 
 # Training packs for the GPU runs (docs/models/GPU.md): git-ignored, carried with the device tool's `carry`.
 # Pseudo-labels of ccp-tagged go into the segmentation pack while it fits the device's 64 MiB tree.

@@ -5,12 +5,15 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from core.views import healthz
+
 admin.site.site_header = "Fashion shop — curators"
 admin.site.site_title = "Fashion shop admin"
 # The app list stays on the admin home page; without the sidebar every list fits a 1366 px screen.
 admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),  # load balancers: database, Redis and storage (docs/DEPLOY.md)
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -7,9 +7,11 @@ everything from here and change only what differs.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 
+from config.preflight import POSTGRES_SCHEMES, REDIS_SCHEMES, exit_on_configuration_error, url_checked
 from config.services import celery_broker_url, embedded_postgres, embedded_redis, redis_url_with_db
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -52,6 +54,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "shop.middleware.LoginRateLimitMiddleware",
     "shop.middleware.ContentSecurityPolicyMiddleware",
+    "core.middleware.DependencyUnavailableMiddleware",  # a server that is down: 503, never a traceback
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -75,7 +78,12 @@ TEMPLATES = [
 
 # --- Database: DATABASE_URL, or the embedded PostgreSQL 18 + pgvector 0.8 + pg_trgm -------------------
 if env("DATABASE_URL", default=""):
-    DATABASES = {"default": env.db("DATABASE_URL")}
+    with exit_on_configuration_error():  # a malformed URL stops the process with one line naming it
+        DATABASES = {
+            "default": env.db_url_config(url_checked("DATABASE_URL", env("DATABASE_URL"), schemes=POSTGRES_SCHEMES))
+        }
+    # A server that does not answer fails a request in seconds (a 503), not after the OS's TCP timeout.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 else:
     DATABASES = {
         "default": embedded_postgres(
@@ -104,7 +112,12 @@ _db_options["options"] = " ".join(
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: REDIS_URL, or the embedded one --------------------------------------------------
-REDIS_URL = env("REDIS_URL", default="") or embedded_redis(VAR_DIR / "redis")
+with exit_on_configuration_error():
+    REDIS_URL = (
+        url_checked("REDIS_URL", env("REDIS_URL"), schemes=REDIS_SCHEMES)
+        if env("REDIS_URL", default="")
+        else embedded_redis(VAR_DIR / "redis")
+    )
 
 CACHES = {
     "default": {
@@ -112,6 +125,8 @@ CACHES = {
         "LOCATION": env("CACHE_URL", default="") or redis_url_with_db(REDIS_URL, 1),
         "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="shop"),
         "TIMEOUT": 300,
+        # A Redis that is down or restarting fails the call within seconds (the page answers 503), never hangs.
+        "OPTIONS": {"socket_connect_timeout": 5, "socket_timeout": 5},
     }
 }
 
@@ -126,6 +141,24 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="shop")
+# Queues per kind of work (docs/DEPLOY.md, "Scaling workers"). Unset (local, tests): every task goes to
+# CELERY_QUEUE and one worker takes everything. Set: indexing and shop-by-photo searches get queues of their
+# own, so each is scaled by its own workers and a long indexing run never delays a customer's photo.
+# Periodic housekeeping (celery beat) stays on CELERY_QUEUE.
+CELERY_INDEXING_QUEUE = env("CELERY_INDEXING_QUEUE", default="")
+CELERY_PHOTO_SEARCH_QUEUE = env("CELERY_PHOTO_SEARCH_QUEUE", default="")
+INDEXING_TASKS = (
+    "shop.tasks.process_product_image",
+    "recommender.tasks.embed_product",
+    "recommender.tasks.embed_products",
+)
+PHOTO_SEARCH_TASKS = ("recommender.tasks.run_photo_search",)
+CELERY_TASK_ROUTES = {
+    **({name: {"queue": CELERY_INDEXING_QUEUE} for name in INDEXING_TASKS} if CELERY_INDEXING_QUEUE else {}),
+    **(
+        {name: {"queue": CELERY_PHOTO_SEARCH_QUEUE} for name in PHOTO_SEARCH_TASKS} if CELERY_PHOTO_SEARCH_QUEUE else {}
+    ),
+}
 # Redelivery after a worker dies (docs/SECURITY.md, "Killed workers"). With acks_late, a message
 # stays unacknowledged in Redis while its task runs; if the worker is killed, the message is handed
 # out again once it is older than the visibility timeout. So: every task must finish (or be killed
@@ -180,15 +213,29 @@ SERVE_MEDIA = env.bool("SERVE_MEDIA", default=False)
 
 AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME", default="")
 if AWS_STORAGE_BUCKET_NAME:
+    from botocore.config import Config as _BotoConfig
+
     # S3 (or any S3-compatible store) through django-storages when a bucket is configured.
     AWS_S3_REGION_NAME = env("AWS_S3_REGION_NAME", default=None)
     AWS_S3_ENDPOINT_URL = env("AWS_S3_ENDPOINT_URL", default=None)
     AWS_S3_CUSTOM_DOMAIN = env("AWS_S3_CUSTOM_DOMAIN", default=None)
     AWS_DEFAULT_ACL = None
     AWS_QUERYSTRING_AUTH = env.bool("AWS_QUERYSTRING_AUTH", default=True)
+    # An unreachable store fails an upload within seconds (a clear 503), not after botocore's 60 s timeouts.
+    AWS_S3_CLIENT_CONFIG = _BotoConfig(
+        connect_timeout=env.int("AWS_S3_CONNECT_TIMEOUT", default=3),
+        read_timeout=env.int("AWS_S3_READ_TIMEOUT", default=20),
+        retries={"max_attempts": 3, "mode": "standard"},
+        signature_version="s3v4",
+        s3={"addressing_style": env("AWS_S3_ADDRESSING_STYLE", default="auto")},
+    )
     DEFAULT_FILE_STORAGE_BACKEND = "storages.backends.s3.S3Storage"
+    # Pages link media on S3: any https origin, and the endpoint itself (an S3-compatible store may speak http).
+    _endpoint = urlsplit(AWS_S3_ENDPOINT_URL or "")
+    MEDIA_ORIGINS = ["https:"] + ([f"{_endpoint.scheme}://{_endpoint.netloc}"] if _endpoint.netloc else [])
 else:
     DEFAULT_FILE_STORAGE_BACKEND = "django.core.files.storage.FileSystemStorage"
+    MEDIA_ORIGINS = []
 STORAGES = {
     "default": {"BACKEND": DEFAULT_FILE_STORAGE_BACKEND},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -213,7 +260,7 @@ CONTENT_SECURITY_POLICY = {
     "default-src": ["'self'"],
     "script-src": ["'self'"],
     "style-src": ["'self'", "'unsafe-inline'"],  # style="" attributes (colour swatches, admin)
-    "img-src": ["'self'", "data:", "blob:"] + (["https:"] if AWS_STORAGE_BUCKET_NAME else []),
+    "img-src": ["'self'", "data:", "blob:", *MEDIA_ORIGINS],
     "font-src": ["'self'", "data:"],
     "connect-src": ["'self'"],
     "object-src": ["'none'"],

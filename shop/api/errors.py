@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
@@ -13,6 +15,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from core.middleware import unavailable_response_for
 from shop.errors import ApplicationError
 
 
@@ -85,6 +88,11 @@ def page_not_found(request, exception=None):
 
 
 def server_error(request):
+    # An exception raised outside a view (a middleware reading the session or the cache) ends here:
+    # a dependency that is down still answers 503, like a view's own outage (core.middleware).
+    unavailable = unavailable_response_for(request, sys.exc_info()[1]) if sys.exc_info()[1] else None
+    if unavailable is not None:
+        return unavailable
     if _is_api(request):
         return JsonResponse(
             error_body("server_error", "Something went wrong on our side; it has been logged."), status=500

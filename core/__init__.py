@@ -1,0 +1,1 @@
+"""Shared infrastructure below the shop and the recommender: dependency health, unavailability answers."""
