@@ -539,6 +539,9 @@ class _LookOrder:
 
     orders: dict[str, tuple[int, ...]]
     complete: dict[str, bool]
+    #: The main slot's pieces worn next to the skin (a top, not a jacket, for a bottom): the first of
+    #: them on sale leads the look.
+    inner: frozenset[int] = frozenset()
 
 
 def _look_order(product: Product, ranking: _Ranking, priors: StylistPriors, look_slots: tuple[str, ...]) -> _LookOrder:
@@ -552,7 +555,8 @@ def _look_order(product: Product, ranking: _Ranking, priors: StylistPriors, look
     if "shoes" in look_slots:
         orders["shoes"] = tuple(s.garb.pk for s in shoe_picks)
         complete["shoes"] = len(shoes) <= LOOK_DEPTH
-    return _LookOrder(orders, complete)
+    inner = frozenset(s.garb.pk for s in main_picks if s.garb.slot == look_slots[0])
+    return _LookOrder(orders, complete, inner)
 
 
 #: Pieces of each slot's cached order loaded beyond those the section shows, to stand in for any sold out.
@@ -586,7 +590,12 @@ def _picks_from_order(
     counts = split_counts(
         k - pinned, look_slots, {slot: len(lists[slot]) + len(pinned_by_slot.get(slot, [])) for slot in look_slots}
     )
-    return {slot: lists[slot][: counts.get(slot, 0)] for slot in look_slots}, loaded
+    picks = {slot: lists[slot][: counts.get(slot, 0)] for slot in look_slots}
+    main = picks[look_slots[0]]
+    lead = next((pk for pk in main if pk in order.inner), None)
+    if lead is not None and not pinned_by_slot.get(look_slots[0]):
+        picks[look_slots[0]] = [lead, *(pk for pk in main if pk != lead)]
+    return picks, loaded
 
 
 def _picks(

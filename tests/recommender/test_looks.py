@@ -203,3 +203,18 @@ def test_a_piece_sold_out_after_the_look_was_cached_is_replaced_and_the_look_sta
     bottoms = [s.product for s in first.items if s.slot == "bottom"]
     assert again.look[0].product == bottoms[1]  # the next in the cached order
 
+
+
+def test_a_bottoms_look_leads_with_a_top_even_after_the_first_top_sold_out(complement_version, cats):
+    skirt = product(cats, "skirt", "blue", version=complement_version)
+    tops = [product(cats, "t-shirt", c, version=complement_version) for c in ("white", "grey")]
+    product(cats, "outwear", "black", version=complement_version)
+    product(cats, "shoes", "black")
+    first = complements_for(product=skirt, k=4)
+    assert first.look[0].product in tops
+    first.look[0].product.stock = 0
+    first.look[0].product.save()
+
+    again = complements_for(product=skirt, k=4)
+
+    assert again.look[0].product.category.slot == "top" and again.look[0].product in tops

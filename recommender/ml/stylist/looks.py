@@ -54,7 +54,7 @@ WEIGHTS = {
     "street": 0.4,
     "category": 1.0,
     "colour": 1.0,
-    "layer": 1.0,
+    "layer": 2.0,
     "rules": 1.0,
     "look_colour": 0.5,
 }
@@ -66,6 +66,8 @@ PATTERN_CLASH = -1.5
 #: A patterned piece with a plain product: allowed, but the product leads, so plain pieces come first.
 PATTERNED_PIECE = -0.4
 OWN_COLOUR = -1.5
+#: A layer among a bottom's tops: it is worn over a top, so it comes after the tops that go.
+LAYER_FOR_TOP = -0.7
 DARK_ON_DARK = -0.7
 DARK_L = 32.0
 #: Variety: the cost of repeating, in one list, a category and colour already shown (larger than any
@@ -211,6 +213,8 @@ def _prior_score(priors: StylistPriors, product: Garb, piece: Garb, partner: Gar
     if partner is not None and partner.family:
         score += WEIGHTS["look_colour"] * _colour(priors, partner, piece)
     rules = 0.0
+    if product.slot == "bottom" and piece.slot == "outerwear":
+        rules += LAYER_FOR_TOP
     if piece.patterned and piece.slot != "shoes":
         rules += PATTERN_CLASH if product.patterned else PATTERNED_PIECE
     if product.family and product.family not in NEUTRALS and piece.family == product.family:
