@@ -515,7 +515,11 @@ def _complements_for(
     # here); what is on sale now and the curators' rules are applied to it for each answer.
     if cached_orders:
         order = ranking_cached(
-            "look", (product.pk, slot), lambda: _look_order(product, ranking, priors, look_slots), state=state
+            "look",
+            (product.pk, slot),
+            lambda: _look_order(product, ranking, priors, look_slots),
+            merge=lambda cached, written: _look_order_after(product, targets, cached, written),
+            state=state,
         )
     else:
         order = _look_order(product, ranking, priors, look_slots)
@@ -561,6 +565,14 @@ def _look_order(product: Product, ranking: _Ranking, priors: StylistPriors, look
 
 #: Pieces of each slot's cached order loaded beyond those the section shows, to stand in for any sold out.
 SPARE = 4
+
+
+def _look_order_after(product: Product, targets: tuple[str, ...], order: _LookOrder, written: Written):
+    """The cached order after the ``written`` products' vectors changed: kept as it is when none of them
+    can be one of its pieces (another slot), else ``None`` (ordered again)."""
+    if product.pk in written or written.of_slots((*targets, Category.Slot.SHOES)):
+        return None
+    return order
 
 
 def _picks_from_order(

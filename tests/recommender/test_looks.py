@@ -218,3 +218,15 @@ def test_a_bottoms_look_leads_with_a_top_even_after_the_first_top_sold_out(compl
     again = complements_for(product=skirt, k=4)
 
     assert again.look[0].product.category.slot == "top" and again.look[0].product in tops
+
+
+def test_a_bottom_indexed_after_the_look_was_cached_joins_it(complement_version, cats):
+    tee = product(cats, "t-shirt", "white", version=complement_version)
+    for colour in ("black", "navy"):
+        product(cats, "pants", colour, version=complement_version)
+    product(cats, "shoes", "black")
+    assert len([s for s in complements_for(product=tee, k=6).items if s.slot == "bottom"]) == 2
+
+    late = product(cats, "skirt", "grey", version=complement_version)  # its vectors are written now
+
+    assert late in [s.product for s in complements_for(product=tee, k=6).items if s.slot == "bottom"]
