@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from recommender.ml.colour.look import measure_garment
+from recommender.ml.complement.outfits import CATALOG_SLOTS
 from recommender.ml.datasets.ccp import CCPSample, read_fine_labels, read_label_names
 from recommender.ml.images import open_image
 
@@ -32,19 +33,8 @@ CATEGORY_OF_FINE: dict[str, str] = {
     "hat": "hat",
 }
 
-#: The slot of each catalog category, as the shop files them.
-SLOT_OF_CATEGORY: dict[str, str] = {
-    "t-shirt": "top",
-    "shirt": "top",
-    "longsleeve": "top",
-    "outwear": "outerwear",
-    "pants": "bottom",
-    "shorts": "bottom",
-    "skirt": "bottom",
-    "dress": "dress",
-    "shoes": "shoes",
-    "hat": "accessory",
-}
+#: The slot of each catalog category, as the shop files them (shoes and hats complete no look themselves).
+SLOT_OF_CATEGORY: dict[str, str] = {**CATALOG_SLOTS, "shoes": "shoes", "hat": "accessory"}
 
 #: A garment smaller than this share of the photo is a stray label, not something worn.
 MIN_SHARE = {"shoes": 0.002, "hat": 0.002}
