@@ -533,7 +533,7 @@ def _complements_for(
 
 #: How deep the cached stylist's order goes per slot: more than a page shows, so that a few pieces
 #: sold out since it was computed are replaced by the next ones.
-LOOK_DEPTH = 30
+LOOK_DEPTH = 16
 
 
 @dataclass(frozen=True)

@@ -204,7 +204,6 @@ def test_a_piece_sold_out_after_the_look_was_cached_is_replaced_and_the_look_sta
     assert again.look[0].product == bottoms[1]  # the next in the cached order
 
 
-
 def test_a_bottoms_look_leads_with_a_top_even_after_the_first_top_sold_out(complement_version, cats):
     skirt = product(cats, "skirt", "blue", version=complement_version)
     tops = [product(cats, "t-shirt", c, version=complement_version) for c in ("white", "grey")]

@@ -243,15 +243,18 @@ def _repeats(garb: Garb, shown: Iterable[Garb], look_slot: str = "") -> float:
 
 def pick_varied(scored: Sequence[Scored], n: int, *, shown: Sequence[Garb] = ()) -> list[Scored]:
     """The ``n`` best of ``scored`` for a list that already shows ``shown``, each next pick paying for
-    what it repeats of those before it."""
+    what it repeats of those before it (the costs add up pick by pick: one pass over the candidates
+    per pick)."""
     # Variety only ever reaches a little below the best: the first :data:`VARIETY_POOL` per pick are enough.
     left = sorted(scored, key=lambda s: s.score, reverse=True)[: VARIETY_POOL + n]
+    costs = [_repeats(s.garb, shown, s.look_slot) for s in left]
     picked: list[Scored] = []
     while left and len(picked) < n:
-        taken = [*shown, *(s.garb for s in picked)]
-        best = max(left, key=lambda s: s.score - _repeats(s.garb, taken, s.look_slot))
-        picked.append(best)
-        left.remove(best)
+        best = max(range(len(left)), key=lambda i: left[i].score - costs[i])
+        chosen = left.pop(best)
+        costs.pop(best)
+        picked.append(chosen)
+        costs = [cost + _repeats(s.garb, (chosen.garb,), s.look_slot) for s, cost in zip(left, costs, strict=True)]
     return picked
 
 
