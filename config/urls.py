@@ -5,7 +5,7 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from core.views import healthz
+from core.views import favicon, healthz
 
 admin.site.site_header = "Fashion shop — curators"
 admin.site.site_title = "Fashion shop admin"
@@ -14,6 +14,7 @@ admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),  # load balancers: database, Redis and storage (docs/DEPLOY.md)
+    path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
