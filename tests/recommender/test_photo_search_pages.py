@@ -139,3 +139,11 @@ def test_deleting_a_search_in_the_admin_deletes_its_files(client, unconsumed_que
         {"action": "delete_selected", "_selected_action": [search.pk], "post": "yes"},
     )
     assert not PhotoSearch.objects.exists() and not default_storage.exists(name)
+
+
+def test_a_photo_over_the_size_limit_is_refused_with_the_configured_limit(client, settings, unconsumed_queue):
+    settings.MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+    response = _upload(client, upload(b"\xff\xd8" + b"\0" * (2 * 1024 * 1024), "big.jpg"))
+    assert response.status_code == 400
+    assert "The file is 2.1 MiB; the limit is 2 MiB." in response.content.decode()
+    assert not PhotoSearch.objects.exists()
