@@ -3,6 +3,8 @@ the result page reads the same API the mobile clients use."""
 
 from __future__ import annotations
 
+import math
+
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -35,10 +37,12 @@ def _owner(request: HttpRequest, *, create: bool = False):
 def photo_search_home(request: HttpRequest) -> HttpResponse:
     """The upload form and the visitor's own searches."""
     form = PhotoUploadForm(request.POST or None, request.FILES or None)
+    wait = None  # seconds, when the upload rate refused this one
     if request.method == "POST" and form.is_valid():
         throttle = PhotoUploadThrottle()
         if not throttle.allow_request(request, None):
-            minutes = max(1, round((throttle.wait() or 60) / 60))
+            wait = throttle.wait() or 60
+            minutes = max(1, round(wait / 60))
             form.add_error("photo", f"You have uploaded many photos in a short time; try again in {minutes} min.")
         else:
             owner = _owner(request, create=True)
@@ -54,9 +58,12 @@ def photo_search_home(request: HttpRequest) -> HttpResponse:
             else:
                 return redirect("recommender:photo-search-detail", pk=search.pk)
     searches = photo_search_list(owner=_owner(request))[:50]
-    status = 400 if form.errors else 200
+    status = 429 if wait is not None else 400 if form.errors else 200
     context = {"form": form, "searches": searches, "retention_days": settings.PHOTO_SEARCH_RETENTION_DAYS}
-    return render(request, "recommender/photo_search_home.html", context, status=status)
+    response = render(request, "recommender/photo_search_home.html", context, status=status)
+    if wait is not None:
+        response["Retry-After"] = str(math.ceil(wait))
+    return response
 
 
 def photo_search_detail(request: HttpRequest, pk) -> HttpResponse:

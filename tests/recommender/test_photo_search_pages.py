@@ -86,14 +86,15 @@ def test_a_signed_in_customer_deletes_a_search_from_the_history(client, unconsum
     assert not PhotoSearch.objects.exists() and not default_storage.exists(photo_name)
 
 
-def test_the_upload_page_applies_the_upload_rate(client, settings, unconsumed_queue):
+def test_the_upload_page_applies_the_upload_rate_with_a_429_and_a_clear_message(client, settings, unconsumed_queue):
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {"anon": "1000/min", "user": "1000/min", "photo_upload": "1/min"},
     }
     assert _upload(client).status_code == 302
     refused = _upload(client)
-    assert refused.status_code == 400 and "many photos in a short time" in refused.content.decode()
+    assert refused.status_code == 429 and "many photos in a short time" in refused.content.decode()
+    assert 0 < int(refused["Retry-After"]) <= 60
     assert PhotoSearch.objects.count() == 1
 
 
