@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from recommender.api import PhotoUploadThrottle
 from recommender.ml.segmentation.inference import CLASS_COLOURS
@@ -83,11 +83,25 @@ def photo_search_detail(request: HttpRequest, pk) -> HttpResponse:
     return render(request, "recommender/photo_search_detail.html", context)
 
 
-@require_POST
+class PhotoSearchDeleteForm(forms.Form):
+    # Sent only by the confirmation page's button: a POST without it deletes nothing.
+    confirm = forms.BooleanField(required=True)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
 def photo_search_remove(request: HttpRequest, pk) -> HttpResponse:
+    """GET: "Delete this search and its photo?" with the photo; POST with ``confirm``: delete it.
+    A POST without ``confirm`` (an old page's button) shows the question instead of deleting."""
     search = photo_search_get(search_id=pk, owner=_owner(request))
     if search is None:
         raise Http404("No such photo search.")
-    photo_search_delete(search=search)
-    messages.success(request, "The search, its photo and its garments are deleted.")
-    return redirect("recommender:photo-search-home")
+    form = PhotoSearchDeleteForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        photo_search_delete(search=search)
+        messages.success(request, "The search, its photo and its garments are deleted.")
+        return redirect("recommender:photo-search-home")
+    context = {
+        "search": search,
+        "photo_url": reverse("api-photo-search-photo", kwargs={"version": "v1", "pk": search.pk}),
+    }
+    return render(request, "recommender/photo_search_confirm_delete.html", context)

@@ -67,20 +67,33 @@ def test_another_visitors_or_users_search_answers_404(client, unconsumed_queue):
     other_user.force_login(UserFactory(username="stranger"))
     for stranger in (other_visitor, other_user, logged_out):
         assert [stranger.get(url).status_code for url in urls] == [404, 404]
-        assert stranger.post(f"{HOME}{search.pk}/delete/").status_code == 404
+        assert stranger.get(f"{HOME}{search.pk}/delete/").status_code == 404
+        assert stranger.post(f"{HOME}{search.pk}/delete/", {"confirm": "yes"}).status_code == 404
         assert str(search.pk) not in stranger.get(HOME).content.decode()
     assert [client.get(url).status_code for url in urls] == [200, 200]
     assert client.get(f"{HOME}00000000-0000-0000-0000-000000000000/").status_code == 404
 
 
-def test_a_signed_in_customer_deletes_a_search_from_the_history(client, unconsumed_queue):
+def test_a_signed_in_customer_deletes_a_search_from_the_history_after_confirming(client, unconsumed_queue):
     client.force_login(UserFactory(username="ada"))
     _upload(client)
     search = PhotoSearch.objects.get()
     assert search.user.username == "ada" and search.visitor_key == ""
     photo_name = search.photo.image.name
+    delete_url = f"{HOME}{search.pk}/delete/"
+    assert f'<a href="{delete_url}" data-testid="history-delete">' in client.get(HOME).content.decode()
+    assert f'<a href="{delete_url}" data-testid="delete-search">' in client.get(f"{HOME}{search.pk}/").content.decode()
 
-    response = client.post(f"{HOME}{search.pk}/delete/", follow=True)
+    question = client.get(delete_url)
+    page = question.content.decode()
+    assert question.status_code == 200 and "Delete this search?" in page
+    assert f'<form method="post" action="{delete_url}"' in page and 'name="confirm" value="yes"' in page
+    assert "csrfmiddlewaretoken" in page and f'src="/api/v1/photo-searches/{search.pk}/photo/"' in page
+    unconfirmed = client.post(delete_url)  # a POST without the confirmation asks, and deletes nothing
+    assert unconfirmed.status_code == 200 and "Delete this search?" in unconfirmed.content.decode()
+    assert PhotoSearch.objects.filter(pk=search.pk).exists() and default_storage.exists(photo_name)
+
+    response = client.post(delete_url, {"confirm": "yes"}, follow=True)
 
     assert "deleted" in response.content.decode()
     assert not PhotoSearch.objects.exists() and not default_storage.exists(photo_name)
