@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 from django.test import Client
+from playwright.sync_api import expect
 
 from recommender.services.photo_search import photo_search_create, photo_search_run
 from tests.factories import UserFactory
@@ -27,7 +28,8 @@ def _finished_search_page(live_server, page):
     page.goto(f"{live_server.url}/shop-by-photo/{search.pk}/")
     page.locator('[data-testid="outlines"] polygon').first.wait_for()
     page.locator("[data-testid=similar] [data-testid=result] img").first.wait_for()
-    page.wait_for_function("[...document.images].every((img) => img.complete)")
+    for image in page.locator("img").all():  # polled from here: the page's CSP forbids wait_for_function's eval
+        expect(image).to_have_js_property("complete", True)
 
 
 def _assert_the_outlines_cover_the_photo_exactly(page):
