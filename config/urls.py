@@ -5,7 +5,8 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from core.views import healthz
+from core.views import favicon, healthz
+from shop.api.errors import unknown_api_path
 
 admin.site.site_header = "Fashion shop — curators"
 admin.site.site_title = "Fashion shop admin"
@@ -14,6 +15,7 @@ admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),  # load balancers: database, Redis and storage (docs/DEPLOY.md)
+    path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -22,6 +24,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(api_version="v1"), name="api-schema"),
     # The split view serves its start-up script as a file: no inline script, so the CSP holds.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    re_path(r"^api/(?P<path>.*)$", unknown_api_path),  # last of /api/: the JSON 404, with DEBUG on too
     path("", include("recommender.urls")),
     path("", include("shop.urls")),
 ]

@@ -3,13 +3,15 @@ the result page reads the same API the mobile clients use."""
 
 from __future__ import annotations
 
+import math
+
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from recommender.api import PhotoUploadThrottle
 from recommender.ml.segmentation.inference import CLASS_COLOURS
@@ -35,10 +37,12 @@ def _owner(request: HttpRequest, *, create: bool = False):
 def photo_search_home(request: HttpRequest) -> HttpResponse:
     """The upload form and the visitor's own searches."""
     form = PhotoUploadForm(request.POST or None, request.FILES or None)
+    wait = None  # seconds, when the upload rate refused this one
     if request.method == "POST" and form.is_valid():
         throttle = PhotoUploadThrottle()
         if not throttle.allow_request(request, None):
-            minutes = max(1, round((throttle.wait() or 60) / 60))
+            wait = throttle.wait() or 60
+            minutes = max(1, round(wait / 60))
             form.add_error("photo", f"You have uploaded many photos in a short time; try again in {minutes} min.")
         else:
             owner = _owner(request, create=True)
@@ -54,9 +58,12 @@ def photo_search_home(request: HttpRequest) -> HttpResponse:
             else:
                 return redirect("recommender:photo-search-detail", pk=search.pk)
     searches = photo_search_list(owner=_owner(request))[:50]
-    status = 400 if form.errors else 200
+    status = 429 if wait is not None else 400 if form.errors else 200
     context = {"form": form, "searches": searches, "retention_days": settings.PHOTO_SEARCH_RETENTION_DAYS}
-    return render(request, "recommender/photo_search_home.html", context, status=status)
+    response = render(request, "recommender/photo_search_home.html", context, status=status)
+    if wait is not None:
+        response["Retry-After"] = str(math.ceil(wait))
+    return response
 
 
 def photo_search_detail(request: HttpRequest, pk) -> HttpResponse:
@@ -76,11 +83,25 @@ def photo_search_detail(request: HttpRequest, pk) -> HttpResponse:
     return render(request, "recommender/photo_search_detail.html", context)
 
 
-@require_POST
+class PhotoSearchDeleteForm(forms.Form):
+    # Sent only by the confirmation page's button: a POST without it deletes nothing.
+    confirm = forms.BooleanField(required=True)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
 def photo_search_remove(request: HttpRequest, pk) -> HttpResponse:
+    """GET: "Delete this search and its photo?" with the photo; POST with ``confirm``: delete it.
+    A POST without ``confirm`` (an old page's button) shows the question instead of deleting."""
     search = photo_search_get(search_id=pk, owner=_owner(request))
     if search is None:
         raise Http404("No such photo search.")
-    photo_search_delete(search=search)
-    messages.success(request, "The search, its photo and its garments are deleted.")
-    return redirect("recommender:photo-search-home")
+    form = PhotoSearchDeleteForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        photo_search_delete(search=search)
+        messages.success(request, "The search, its photo and its garments are deleted.")
+        return redirect("recommender:photo-search-home")
+    context = {
+        "search": search,
+        "photo_url": reverse("api-photo-search-photo", kwargs={"version": "v1", "pk": search.pk}),
+    }
+    return render(request, "recommender/photo_search_confirm_delete.html", context)

@@ -289,4 +289,4 @@ def order_get(*, user, number: str) -> Order | None:
     number = clean_text(number, max_length=Order._meta.get_field("number").max_length)
     if not number:
         return None
-    return order_list(user=user).filter(number=number).first()
+    return order_list(user=user).prefetch_related("items__product").filter(number=number).first()

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import re
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.utils.functional import lazy
 from PIL import Image
 
 from recommender.ml.images import ImageError, open_image
@@ -45,7 +47,31 @@ IMAGE_SUFFIXES = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 # Formats that are accepted by re-encoding them to one of the above (a phone's multi-picture JPEG).
 REENCODED_FORMATS = {"MPO": "JPEG"}
 ALLOWED_FORMATS = set(IMAGE_SUFFIXES) | set(REENCODED_FORMATS)
-IMAGE_HELP_TEXT = "JPEG, PNG or WebP; at most 15 MB and 40 megapixels."
+MIB = 1024 * 1024
+
+
+def size_for_people(size: int, *, round_up: bool = False) -> str:
+    """A byte count in binary units, as the README states ``MAX_UPLOAD_BYTES``: ``15 MiB``, ``15.1 MiB``,
+    ``10 KiB``. ``round_up`` for a file's own size, so a file one byte over a limit never reads as
+    the limit itself; a limit is rounded down, so a file of the size shown always passes."""
+    whole, unit, step = (10, "MiB", MIB / 10) if size >= MIB else (1, "KiB", 1024)
+    steps = math.ceil(size / step) if round_up else math.floor(size / step)
+    return f"{steps / whole:.1f}".removesuffix(".0") + f" {unit}"
+
+
+def image_help_text() -> str:
+    return (
+        f"JPEG, PNG or WebP; at most {size_for_people(settings.MAX_UPLOAD_BYTES)} "
+        f"and {settings.MAX_IMAGE_PIXELS / 1e6:g} megapixels."
+    )
+
+
+# Read when shown (form and API field help), so it always states the configured limits.
+IMAGE_HELP_TEXT = lazy(image_help_text, str)()
+
+
+def file_too_large_message(size: int) -> str:
+    return f"The file is {size_for_people(size, round_up=True)}; the limit is {size_for_people(settings.MAX_UPLOAD_BYTES)}."
 
 
 @dataclass(frozen=True)
@@ -111,13 +137,13 @@ def image_upload_clean(upload) -> CleanImage:
         size = len(upload)
     if size is not None and size > settings.MAX_UPLOAD_BYTES:
         raise ValidationError(
-            f"The file is {size / 1e6:.1f} MB; the limit is {settings.MAX_UPLOAD_BYTES / 1e6:.0f} MB.",
+            file_too_large_message(size),
             code="file_too_large",
         )
     data = _read_all(upload)
     if len(data) > settings.MAX_UPLOAD_BYTES:
         raise ValidationError(
-            f"The file is {len(data) / 1e6:.1f} MB; the limit is {settings.MAX_UPLOAD_BYTES / 1e6:.0f} MB.",
+            file_too_large_message(len(data)),
             code="file_too_large",
         )
     try:

@@ -16,7 +16,7 @@ from shop import selectors
 from shop.errors import ApplicationError
 from shop.forms import AddLookForm, AddToCartForm, CartLineForm, CheckoutForm, SignUpForm
 from shop.models import Category, Colour
-from shop.services.carts import cart_add_item, cart_add_look, cart_for, cart_set_quantity
+from shop.services.carts import cart_add_item, cart_add_look, cart_for, cart_remove_item, cart_set_quantity
 from shop.services.orders import order_place
 
 PAGE_SIZE = 24
@@ -79,10 +79,14 @@ def _safe_next(request: HttpRequest, *, default: str) -> str:
 
 @require_POST
 def cart_add(request: HttpRequest, product_id: int) -> HttpResponse:
+    """Add to cart, then back where the shopper was (the product page, or a local ``next``) with the
+    message; the header's cart link shows the new count."""
+    product = selectors.product_get(pk=product_id)
+    back = _safe_next(request, default=product.get_absolute_url() if product else "shop:cart")
     form = AddToCartForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose a quantity between 1 and 20.")
-        return redirect(_safe_next(request, default="shop:cart"))
+        return redirect(back)
     cart = cart_for(user=request.user, session=request.session)
     try:
         item = cart_add_item(cart=cart, product_id=product_id, quantity=form.cleaned_data["quantity"])
@@ -90,7 +94,7 @@ def cart_add(request: HttpRequest, product_id: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Added {item.product.name} to your cart.")
-    return redirect("shop:cart")
+    return redirect(back)
 
 
 @require_POST
@@ -122,6 +126,18 @@ def cart_update(request: HttpRequest, product_id: int) -> HttpResponse:
         cart_set_quantity(cart=cart, product_id=product_id, quantity=form.cleaned_data["quantity"])
     except ApplicationError as exc:
         messages.error(request, exc.message)
+    return redirect("shop:cart")
+
+
+@require_POST
+def cart_remove(request: HttpRequest, product_id: int) -> HttpResponse:
+    cart = cart_for(user=request.user, session=request.session, create=False)
+    try:
+        cart_remove_item(cart=cart, product_id=product_id)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Removed from your cart.")
     return redirect("shop:cart")
 
 

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import sys
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponsePermanentRedirect, JsonResponse
+from django.urls import Resolver404, resolve
 from django.views import defaults as django_defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -85,6 +88,23 @@ def page_not_found(request, exception=None):
     if _is_api(request):
         return JsonResponse(error_body("not_found", "No such resource."), status=404)
     return django_defaults.page_not_found(request, exception)
+
+
+@csrf_exempt  # it changes nothing; a POST to a wrong URL is told "not found", not "CSRF failed"
+def unknown_api_path(request, path: str = ""):
+    """The last route under /api/: a path no API view matches answers the JSON 404 whatever DEBUG says
+    (with DEBUG on, Django would answer its HTML debug page before ``handler404`` is asked).
+
+    A known route written without its trailing slash is still redirected to it, as
+    ``APPEND_SLASH`` does for URLs that match nothing."""
+    if settings.APPEND_SLASH and not request.path_info.endswith("/"):
+        try:
+            match = resolve(request.path_info + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not unknown_api_path:
+            return HttpResponsePermanentRedirect(request.get_full_path(force_append_slash=True))
+    return JsonResponse(error_body("not_found", "No such resource."), status=404)
 
 
 def server_error(request):

@@ -67,33 +67,47 @@ def test_another_visitors_or_users_search_answers_404(client, unconsumed_queue):
     other_user.force_login(UserFactory(username="stranger"))
     for stranger in (other_visitor, other_user, logged_out):
         assert [stranger.get(url).status_code for url in urls] == [404, 404]
-        assert stranger.post(f"{HOME}{search.pk}/delete/").status_code == 404
+        assert stranger.get(f"{HOME}{search.pk}/delete/").status_code == 404
+        assert stranger.post(f"{HOME}{search.pk}/delete/", {"confirm": "yes"}).status_code == 404
         assert str(search.pk) not in stranger.get(HOME).content.decode()
     assert [client.get(url).status_code for url in urls] == [200, 200]
     assert client.get(f"{HOME}00000000-0000-0000-0000-000000000000/").status_code == 404
 
 
-def test_a_signed_in_customer_deletes_a_search_from_the_history(client, unconsumed_queue):
+def test_a_signed_in_customer_deletes_a_search_from_the_history_after_confirming(client, unconsumed_queue):
     client.force_login(UserFactory(username="ada"))
     _upload(client)
     search = PhotoSearch.objects.get()
     assert search.user.username == "ada" and search.visitor_key == ""
     photo_name = search.photo.image.name
+    delete_url = f"{HOME}{search.pk}/delete/"
+    assert f'<a href="{delete_url}" data-testid="history-delete">' in client.get(HOME).content.decode()
+    assert f'<a href="{delete_url}" data-testid="delete-search">' in client.get(f"{HOME}{search.pk}/").content.decode()
 
-    response = client.post(f"{HOME}{search.pk}/delete/", follow=True)
+    question = client.get(delete_url)
+    page = question.content.decode()
+    assert question.status_code == 200 and "Delete this search?" in page
+    assert f'<form method="post" action="{delete_url}"' in page and 'name="confirm" value="yes"' in page
+    assert "csrfmiddlewaretoken" in page and f'src="/api/v1/photo-searches/{search.pk}/photo/"' in page
+    unconfirmed = client.post(delete_url)  # a POST without the confirmation asks, and deletes nothing
+    assert unconfirmed.status_code == 200 and "Delete this search?" in unconfirmed.content.decode()
+    assert PhotoSearch.objects.filter(pk=search.pk).exists() and default_storage.exists(photo_name)
+
+    response = client.post(delete_url, {"confirm": "yes"}, follow=True)
 
     assert "deleted" in response.content.decode()
     assert not PhotoSearch.objects.exists() and not default_storage.exists(photo_name)
 
 
-def test_the_upload_page_applies_the_upload_rate(client, settings, unconsumed_queue):
+def test_the_upload_page_applies_the_upload_rate_with_a_429_and_a_clear_message(client, settings, unconsumed_queue):
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {"anon": "1000/min", "user": "1000/min", "photo_upload": "1/min"},
     }
     assert _upload(client).status_code == 302
     refused = _upload(client)
-    assert refused.status_code == 400 and "many photos in a short time" in refused.content.decode()
+    assert refused.status_code == 429 and "many photos in a short time" in refused.content.decode()
+    assert 0 < int(refused["Retry-After"]) <= 60
     assert PhotoSearch.objects.count() == 1
 
 
@@ -139,3 +153,11 @@ def test_deleting_a_search_in_the_admin_deletes_its_files(client, unconsumed_que
         {"action": "delete_selected", "_selected_action": [search.pk], "post": "yes"},
     )
     assert not PhotoSearch.objects.exists() and not default_storage.exists(name)
+
+
+def test_a_photo_over_the_size_limit_is_refused_with_the_configured_limit(client, settings, unconsumed_queue):
+    settings.MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+    response = _upload(client, upload(b"\xff\xd8" + b"\0" * (2 * 1024 * 1024), "big.jpg"))
+    assert response.status_code == 400
+    assert "The file is 2.1 MiB; the limit is 2 MiB." in response.content.decode()
+    assert not PhotoSearch.objects.exists()

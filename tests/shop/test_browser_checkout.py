@@ -20,6 +20,9 @@ def test_a_customer_finds_a_product_adds_it_to_the_cart_and_checks_out(live_serv
     assert page.get_by_test_id("price").inner_text().startswith("49.00")
     page.get_by_test_id("add-to-cart").click()
 
+    assert "Added Navy linen shirt to your cart." in page.locator(".messages").inner_text()
+    assert page.get_by_test_id("price").is_visible()  # still on the product page
+    page.get_by_test_id("view-cart").click()
     assert page.get_by_test_id("cart-line").count() == 1
     page.get_by_test_id("checkout").click()
 

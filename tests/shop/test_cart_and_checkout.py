@@ -142,3 +142,80 @@ def test_checkout_never_sells_the_last_unit_twice():
     assert sorted(outcomes) == ["ordered"] + ["out of stock"] * 3
     assert Product.objects.get(pk=product.pk).stock == 0
     assert Order.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_add_to_cart_returns_to_the_product_page_with_the_message_and_a_way_to_the_cart(client):
+    product = ProductFactory(name="Navy linen shirt", stock=3)
+
+    response = client.post(reverse("shop:cart-add", args=[product.pk]), {"quantity": 2})
+
+    assert response.status_code == 302 and response.url == product.get_absolute_url()
+    page = client.get(response.url).content.decode()
+    assert "Added Navy linen shirt to your cart." in page
+    assert f'href="{reverse("shop:cart")}" data-testid="view-cart">View your cart (2)</a>' in page
+    assert Cart.objects.get().items.get().quantity == 2
+
+
+@pytest.mark.django_db
+def test_a_refused_add_to_cart_returns_to_the_product_page_with_the_reason(client):
+    product = ProductFactory(name="Navy linen shirt", stock=1)
+
+    response = client.post(reverse("shop:cart-add", args=[product.pk]), {"quantity": 2}, follow=True)
+
+    assert response.redirect_chain == [(product.get_absolute_url(), 302)]
+    assert "Only 1" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_cart_line_is_removed_with_its_own_button(client):
+    shirt, jeans = ProductFactory(name="Navy linen shirt"), ProductFactory(name="Black jeans")
+    client.post(reverse("shop:cart-add", args=[shirt.pk]), {"quantity": 1})
+    client.post(reverse("shop:cart-add", args=[jeans.pk]), {"quantity": 2})
+    cart_page = client.get(reverse("shop:cart")).content.decode()
+    remove = reverse("shop:cart-remove", args=[shirt.pk])
+    assert (
+        f'<form method="post" action="{remove}" class="inline"><input type="hidden" name="csrfmiddlewaretoken"'
+        in cart_page
+    )
+    assert 'data-testid="remove-line" aria-label="Remove Navy linen shirt">Remove</button>' in cart_page
+
+    assert client.get(remove).status_code == 405  # removing changes the cart: POST only
+    response = client.post(remove, follow=True)
+
+    assert response.redirect_chain == [(reverse("shop:cart"), 302)]
+    assert "Removed from your cart." in response.content.decode()
+    assert [(i.product_id, i.quantity) for i in Cart.objects.get().items.all()] == [(jeans.pk, 2)]
+    assert client.post(remove, follow=True).content.decode().count("This product is not in your cart.") == 1
+
+
+@pytest.mark.django_db
+def test_removing_a_cart_line_needs_the_csrf_token():
+    from django.test import Client
+
+    user = UserFactory()
+    product = ProductFactory()
+    CartItemFactory(cart=CartFactory(user=user), product=product)
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+
+    assert browser.post(reverse("shop:cart-remove", args=[product.pk])).status_code == 403
+    assert Cart.objects.get(user=user).items.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_order_page_shows_each_lines_product_photo(client):
+    user = UserFactory()
+    shirt = ProductFactory(name="Navy linen shirt", stock=3, with_image=True)
+    socks = ProductFactory(name="Grey socks", stock=3)  # no photo
+    cart = CartFactory(user=user)
+    CartItemFactory(cart=cart, product=shirt, quantity=1)
+    CartItemFactory(cart=cart, product=socks, quantity=1)
+    order = order_place(cart=cart, user=user, shipping_name="Ada", shipping_address="1 Loom St")
+    client.force_login(user)
+
+    page = client.get(order.get_absolute_url()).content.decode()
+
+    assert page.count('data-testid="order-line"') == 2
+    assert f'<img class="line-photo" src="{shirt.display_image.url}" alt="Navy linen shirt"' in page
+    assert '<span class="line-photo noimg">—</span>' in page

@@ -57,6 +57,23 @@ def test_unknown_api_routes_and_bad_ids_answer_the_json_error_shape(api_client, 
     assert_error_shape(response, 404, "not_found")
 
 
+@pytest.mark.parametrize("method", ["get", "post", "delete"])
+@pytest.mark.parametrize("url", ["/api/v1/nothing-here/", "/api/v2/products/", "/api/nope", "/api/"])
+def test_unknown_api_routes_answer_the_json_error_shape_under_the_dev_server_too(client, settings, method, url):
+    settings.DEBUG = True  # the dev server's setting: Django's own 404 is an HTML debug page there
+
+    response = getattr(client, method)(url)
+
+    assert response["Content-Type"] == "application/json"
+    assert_error_shape(response, 404, "not_found")
+
+
+def test_a_known_api_route_without_its_slash_is_still_redirected_to_it(client, settings):
+    settings.DEBUG = True
+    response = client.get("/api/v1/products?page=2")
+    assert response.status_code == 301 and response.url == "/api/v1/products/?page=2"
+
+
 def test_unknown_pages_outside_the_api_stay_html(client):
     response = client.get("/no-such-page/")
     assert response.status_code == 404 and response["Content-Type"].startswith("text/html")
@@ -112,7 +129,7 @@ def test_add_to_cart_never_redirects_off_site(client, target):
     product = ProductFactory()
     response = client.post(f"/cart/add/{product.pk}/", {"quantity": "0", "next": target})
     assert response.status_code == 302
-    assert response.url == "/cart/"
+    assert response.url == product.get_absolute_url()
 
 
 def test_add_to_cart_follows_a_local_next(client):

@@ -140,3 +140,29 @@ def test_no_attack_leaves_a_file_with_a_non_image_suffix(curator_client, api_cli
     test_the_csv_import_names_files_by_format_and_refuses_gifs(tmp_path)
     new = set(stored_files()) - before
     assert new and {f.suffix for f in new} <= IMAGE_SUFFIXES
+
+
+def test_the_size_refusal_states_the_configured_limit_in_the_readmes_unit():
+    limit = settings.MAX_UPLOAD_BYTES
+    assert limit == 15 * 1024 * 1024  # the default (README's configuration table)
+    with pytest.raises(ValidationError) as refused:
+        image_upload_clean(b"\0" * (limit + 1))
+    assert refused.value.code == "file_too_large"
+    assert refused.value.messages == ["The file is 15.1 MiB; the limit is 15 MiB."]
+    readme = (Path(settings.BASE_DIR) / "README.md").read_text()
+    [row] = [line for line in readme.splitlines() if line.startswith("| `MAX_UPLOAD_BYTES`")]
+    assert "| 15 MiB (15,728,640 bytes)," in row
+
+
+def test_the_size_refusal_and_the_help_text_follow_the_setting(settings, client):
+    from shop.validators import IMAGE_HELP_TEXT
+
+    settings.MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+    with pytest.raises(ValidationError) as refused:
+        image_upload_clean(SimpleUploadedFile("big.jpg", b"\0" * (2 * 1024 * 1024 + 1)))
+    assert refused.value.messages == ["The file is 2.1 MiB; the limit is 2 MiB."]
+    assert str(IMAGE_HELP_TEXT) == "JPEG, PNG or WebP; at most 2 MiB and 40 megapixels."
+    settings.MAX_UPLOAD_BYTES = 10_000
+    with pytest.raises(ValidationError) as refused:
+        image_upload_clean(b"\0" * 10_001)
+    assert refused.value.messages == ["The file is 10 KiB; the limit is 9 KiB."]
