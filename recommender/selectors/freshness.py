@@ -45,7 +45,7 @@ T = TypeVar("T")
 
 #: Part of every key: changes whenever the shape of what is cached changes, so that a new release
 #: never unpickles an older release's objects.
-CACHE_FORMAT = 9
+CACHE_FORMAT = 10
 
 _COUNTERS_SQL = """
 SELECT 'recommender_catalog_changes'::regclass::oid, c.last_value, c.is_called,
