@@ -517,7 +517,7 @@ def _complements_for(
         order = ranking_cached(
             "look",
             (product.pk, slot),
-            lambda: _look_order(product, ranking, priors, look_slots),
+            lambda: _look_order(product, ranking, priors, look_slots, state),
             merge=lambda cached, written: _look_order_after(product, targets, cached, written),
             state=state,
         )
@@ -548,9 +548,16 @@ class _LookOrder:
     inner: frozenset[int] = frozenset()
 
 
-def _look_order(product: Product, ranking: _Ranking, priors: StylistPriors, look_slots: tuple[str, ...]) -> _LookOrder:
+def _look_order(
+    product: Product,
+    ranking: _Ranking,
+    priors: StylistPriors,
+    look_slots: tuple[str, ...],
+    state: RecommendationState | None = None,
+) -> _LookOrder:
     pool = _garbs(_in_ranking_order_all(ranking.ranked.ids))
-    shoes = _shoe_pool(on_sale=False)
+    # Every look chooses among the same shoes: read once per catalog write, whatever their stock.
+    shoes = cached_while_unchanged("shoes", (), lambda: _shoe_pool(on_sale=False), state=state)
     main_picks, shoe_picks = _scored_picks(
         product, ranking, priors, look_slots, pool, shoes, {look_slots[0]: LOOK_DEPTH, "shoes": LOOK_DEPTH}, {}
     )

@@ -195,6 +195,7 @@ def piece_score(
     return score
 
 
+@functools.lru_cache(maxsize=65536)
 def _kind(garb: Garb) -> Garb:
     """The garment without its identity: what the priors and rules look at (pieces alike share a score)."""
     dark = None if garb.lightness is None else (0.0 if garb.dark else 100.0)
