@@ -39,3 +39,20 @@ def test_a_customer_finds_a_product_adds_it_to_the_cart_and_checks_out(live_serv
     order = Order.objects.get(user__username="ada")
     assert list(order.items.values_list("sku", "quantity")) == [(product.sku, 1)]
     assert Product.objects.get(pk=product.pk).stock == 2
+
+
+def test_a_cart_of_several_lines_fits_a_phone_with_its_remove_buttons(live_server, page):
+    from decimal import Decimal
+
+    products = [
+        ProductFactory(name=name, price=Decimal(price), stock=5)
+        for name, price in (("Grey trousers", "60.99"), ("White shirt", "70.99"), ("Black shoes", "145.99"))
+    ]
+    for product in products:
+        page.goto(f"{live_server.url}{product.get_absolute_url()}")
+        page.get_by_test_id("add-to-cart").click()
+    page.get_by_test_id("view-cart").click()
+
+    assert page.get_by_test_id("cart-line").count() == 3
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
+    assert all(button.is_visible() for button in page.get_by_test_id("remove-line").all())
