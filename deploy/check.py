@@ -450,6 +450,25 @@ class Check:
                 answered.append((0, None))
             time.sleep(0.3)
 
+    def _restart(self, process: str, sig: int, start, shopper: Shopper, *, name: str, note: str):
+        """Stop a server, start it again 3 s later, and wait until pages are whole again: returns when it
+        went down, when it was back, and when shoppers were served again (the ``wait_until`` clock)."""
+        fault = f"{process}_restart"
+        down_at = time.monotonic()
+        self.t.processes[process].stop(sig)
+        say(f"{fault}: {name} {note}")
+        time.sleep(3)
+        start()
+        back = time.monotonic()
+        say(f"{fault}: {name} answering again after {back - down_at:.1f} s")
+        whole = wait_until(
+            lambda: shopper.whole_since(back) if time.monotonic() - back > 3 else None,
+            timeout=60,
+            what=f"pages after the {name} restart",
+            interval=0.2,
+        )
+        return down_at, back, whole
+
     def postgres_restart(self, shopper: Shopper) -> None:
         product_id = self.t.sql("SELECT id FROM shop_product WHERE sku = %s", [self.smoke_skus[1]])[0][0]
         orders_before = {row[0] for row in self.t.sql("SELECT number FROM shop_order")}
@@ -457,18 +476,9 @@ class Check:
         orders = threading.Thread(target=self._orders_during, args=(product_id, stop, answered), daemon=True)
         orders.start()
         time.sleep(2)
-        down_at = time.monotonic()
-        self.t.processes["postgres"].stop(signal.SIGINT)  # fast shutdown: what a restart does
-        say("postgres_restart: PostgreSQL stopped")
-        time.sleep(3)
-        self.t.postgres_start()
-        back = time.monotonic()
-        say(f"postgres_restart: PostgreSQL accepting connections again after {back - down_at:.1f} s")
-        whole = wait_until(
-            lambda: shopper.whole_since(back) if time.monotonic() - back > 3 else None,
-            timeout=60,
-            what="pages after PostgreSQL restart",
-            interval=0.2,
+        # SIGINT: PostgreSQL's fast shutdown, what a restart does.
+        down_at, back, whole = self._restart(
+            "postgres", signal.SIGINT, self.t.postgres_start, shopper, name="PostgreSQL", note="stopped"
         )
         time.sleep(2)
         stop.set()
@@ -497,18 +507,13 @@ class Check:
         queued = self.t.sql(
             "SELECT count(*) FROM recommender_photosearch WHERE id::text = ANY(%s) AND status = 'queued'", [ids]
         )[0][0]
-        down_at = time.monotonic()
-        self.t.processes["redis"].stop(signal.SIGTERM)
-        say(f"redis_restart: Redis stopped with {queued} of {len(ids)} photo searches waiting in the queue")
-        time.sleep(3)
-        self.t.redis_start()
-        back = time.monotonic()
-        say(f"redis_restart: Redis answering again after {back - down_at:.1f} s")
-        serving = wait_until(
-            lambda: shopper.whole_since(back) if time.monotonic() - back > 3 else None,
-            timeout=60,
-            what="pages after Redis restart",
-            interval=0.2,
+        down_at, back, serving = self._restart(
+            "redis",
+            signal.SIGTERM,
+            self.t.redis_start,
+            shopper,
+            name="Redis",
+            note=f"stopped with {queued} of {len(ids)} photo searches waiting in the queue",
         )
         results = self.wait_photo_searches(ids, timeout=240)
         done_at = time.monotonic()
