@@ -408,11 +408,6 @@ def _garbs(products: QuerySet[Product]) -> list[Garb]:
     ]
 
 
-def _in_ranking_order_all(ids: Sequence[int]) -> QuerySet[Product]:
-    """The products among ``ids``, in that order, whatever their stock."""
-    return products_in_order_query(ids)
-
-
 def _garbs_on_sale(ids: Sequence[int]) -> list[Garb]:
     """The on-sale, in-stock products among ``ids``, in that order, as :class:`Garb` (one query)."""
     return _garbs(on_sale_in_order(ids)) if ids else []
@@ -555,7 +550,7 @@ def _look_order(
     look_slots: tuple[str, ...],
     state: RecommendationState | None = None,
 ) -> _LookOrder:
-    pool = _garbs(_in_ranking_order_all(ranking.ranked.ids))
+    pool = _garbs(products_in_order_query(ranking.ranked.ids))  # whatever their stock
     # Every look chooses among the same shoes: read once per catalog write, whatever their stock.
     shoes = cached_while_unchanged("shoes", (), lambda: _shoe_pool(on_sale=False), state=state)
     main_picks, shoe_picks = _scored_picks(
