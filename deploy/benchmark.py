@@ -34,25 +34,13 @@ from deploy.topology import DEFAULT_QUEUE, INDEXING_QUEUE, Topology, wait_until
 BENCH_CLASSES = ["t-shirt", "shirt", "longsleeve", "pants", "shorts", "skirt", "dress", "outwear"]
 
 
-def _control(topology: Topology):
-    """Celery's remote control over the topology's broker (no Django needed on this side)."""
-    from celery import Celery
-
-    return Celery("deploy-benchmark", broker=topology.redis_url).control
-
-
 def indexing_rate(check: Check, *, workers: list[str], classes: list[str], prefix: str, offset: int) -> dict:
     """Import fresh products while the indexing workers hold off the queue, then let ``workers`` take it and
     time until every product is indexed: photo processing (thumbnail, mask, colours) and the vectors."""
-    t = check.t
-    control = _control(t)
-    everyone = [f"{name}@deploy-check" for name in t.processes if name.startswith("indexing")]
-    control.cancel_consumer(INDEXING_QUEUE, destination=everyone, reply=True, timeout=10)
+    check.t.indexing_hold(True)
     skus = check.import_catalog(classes, prefix, offset=offset)
     started = time.monotonic()
-    control.add_consumer(
-        INDEXING_QUEUE, destination=[f"{name}@deploy-check" for name in workers], reply=True, timeout=10
-    )
+    check.t.indexing_hold(False, workers)
     wait_until(lambda: check.indexed(skus) == len(skus), timeout=900, what="indexing", interval=0.25)
     seconds = time.monotonic() - started
     return {

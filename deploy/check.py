@@ -391,7 +391,11 @@ class Check:
             superuser=True,
         )
         worker = self.t.processes["indexing"]
+        # The worker holds off the queue while the batch is imported, so the kill lands mid-batch however
+        # fast the import and the indexing run.
+        self.t.indexing_hold(True, ["indexing"])
         skus = self.import_catalog(FAULT_CLASSES, "KILL", offset=5)
+        self.t.indexing_hold(False, ["indexing"])
 
         def mid_batch() -> bool:
             rows = self.t.sql(

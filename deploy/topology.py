@@ -373,6 +373,19 @@ class Topology:
         except redis.RedisError:
             return False
 
+    def indexing_hold(self, hold: bool, workers: list[str] | None = None) -> None:
+        """Make the indexing workers (``workers``: those named; default every one) stop or start taking the
+        indexing queue, through Celery's remote control on the topology's broker; tasks queued meanwhile wait."""
+        from celery import Celery
+
+        control = Celery("deploy-check", broker=self.redis_url).control
+        names = workers or [name for name in self.processes if name.startswith("indexing")]
+        destination = [f"{name}@deploy-check" for name in names]
+        if hold:
+            control.cancel_consumer(INDEXING_QUEUE, destination=destination, reply=True, timeout=10)
+        else:
+            control.add_consumer(INDEXING_QUEUE, destination=destination, reply=True, timeout=10)
+
     def redis_start(self) -> None:
         self.processes["redis"].start()
         wait_until(self.redis_ready, timeout=30, what="Redis")
