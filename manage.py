@@ -9,6 +9,9 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     from django.core.management import execute_from_command_line
 
+    from config.services import start_embedded_services
+
+    start_embedded_services()
     execute_from_command_line(sys.argv)
 
 

@@ -2,13 +2,22 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
+
+from config.services import start_embedded_services
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("shop")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.worker_init.connect
+@signals.beat_init.connect
+def _start_embedded_services(**kwargs) -> None:
+    """A worker or beat started on a fresh machine starts the embedded servers it is configured for."""
+    start_embedded_services()
 
 
 class TaskTimeLimitCap:

@@ -61,7 +61,9 @@ def url_checked(variable: str, url: str, *, schemes: set[str]) -> str:
             variable,
             f"{_redacted(url)!r} has scheme {parts.scheme or '(none)'!r}; expected one of {', '.join(sorted(schemes))}.",
         )
-    if parts.scheme != "unix" and not parts.hostname:
+    # libpq's own spelling of a unix socket: postgres://user@/dbname?host=/run/postgresql
+    socket_dir = parts.scheme in POSTGRES_SCHEMES and "host=/" in parts.query
+    if parts.scheme != "unix" and not parts.hostname and not socket_dir:
         raise ConfigurationError(variable, f"{_redacted(url)!r} names no host.")
     if parts.scheme in POSTGRES_SCHEMES and not parts.path.strip("/"):
         raise ConfigurationError(variable, f"{_redacted(url)!r} names no database (…/dbname).")
@@ -81,7 +83,7 @@ def database_verify(database: dict) -> None:
         "dbname": database.get("NAME"),
         "user": database.get("USER") or None,
         "password": database.get("PASSWORD") or None,
-        "host": database.get("HOST") or None,
+        "host": database.get("HOST") or database.get("OPTIONS", {}).get("host") or None,
         "port": database.get("PORT") or None,
         "connect_timeout": CONNECT_TIMEOUT_SECONDS,
     }

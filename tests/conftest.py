@@ -21,6 +21,13 @@ from tests.factories import UserFactory
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_configure(config) -> None:
+    """The test run starts the embedded PostgreSQL and Redis its settings describe (none with URLs set)."""
+    from config.services import start_embedded_services
+
+    start_embedded_services()
+
+
 @pytest.fixture(autouse=True)
 def _empty_cache():
     """Every test starts with an empty cache (its own Redis database, never the broker's)."""

@@ -12,12 +12,14 @@ from pathlib import Path
 import pytest
 
 from tests.core.test_healthz import closed_port
+from tests.servers import service_urls
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _start(**variables: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"} and not k.startswith("AWS_")}
+    env.update(service_urls())  # servers that answer, so each test breaks only the variable it names
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.production",
         DJANGO_SECRET_KEY="x7!q" + "k9Zr$Lm2@vWp4#Tn8^Yb6&Hc1*Jd5(Fg3)Se0_Ua" * 2,
@@ -65,6 +67,22 @@ def test_a_redis_url_nothing_answers_stops_the_process_naming_the_variable():
     line = _assert_one_clear_line(_start(REDIS_URL=f"redis://:secret@127.0.0.1:{closed_port()}/0"), "REDIS_URL")
     assert "cannot use Redis" in line
     assert "secret" not in line
+
+
+def test_production_settings_without_a_database_url_stop_instead_of_starting_embedded_servers():
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        DJANGO_SECRET_KEY="x7!q" + "k9Zr$Lm2@vWp4#Tn8^Yb6&Hc1*Jd5(Fg3)Se0_Ua" * 2,
+        DJANGO_ALLOWED_HOSTS="shop.example.com",
+        EMBEDDED_POSTGRES_DIR=str(ROOT / "var" / "never-started"),
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    line = _assert_one_clear_line(result, "DATABASE_URL")
+    assert "is not set" in line
+    assert not (ROOT / "var" / "never-started").exists()
 
 
 def test_an_s3_endpoint_nothing_answers_stops_the_process_naming_the_variable():

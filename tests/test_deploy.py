@@ -5,12 +5,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.servers import service_urls
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_production_settings_pass_check_deploy():
     env = {
         **os.environ,
+        **service_urls(),
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "DJANGO_SECRET_KEY": "x7!q" + "k9Zr$Lm2@vWp4#Tn8^Yb6&Hc1*Jd5(Fg3)Se0_Ua" * 2,
         "DJANGO_ALLOWED_HOSTS": "shop.example.com",

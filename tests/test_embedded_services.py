@@ -39,3 +39,38 @@ def test_a_data_directory_from_another_postgresql_major_version_is_refused_with_
     (tmp_path / "PG_VERSION").write_text("16\n")
     with pytest.raises(EmbeddedServiceError, match="make clean-var && make run"):
         embedded_postgres(tmp_path, "shop")
+
+
+def test_loading_the_settings_starts_no_server_the_entry_points_do(tmp_path):
+    """Settings only describe the embedded servers; manage.py (like the WSGI app, the worker and the
+    test run) starts them."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    data_dir = tmp_path / "postgres"
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings.local", EMBEDDED_POSTGRES_DIR=str(data_dir))
+    probe = (
+        "import django; django.setup(); from django.conf import settings; print(settings.DATABASES['default']['HOST'])"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], cwd=root, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip().endswith(str(data_dir))
+    assert not data_dir.exists()
+
+    started = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=root, env=env, capture_output=True, text=True, timeout=300
+    )
+    try:
+        assert started.returncode == 0, started.stderr
+        assert (data_dir / "PG_VERSION").read_text().strip() == "18"
+    finally:  # the postmaster's pid is the first line of postmaster.pid; SIGINT is a fast shutdown
+        pid_file = data_dir / "postmaster.pid"
+        if pid_file.exists():
+            os.kill(int(pid_file.read_text().split()[0]), signal.SIGINT)

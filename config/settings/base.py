@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import environ
 
 from config.preflight import POSTGRES_SCHEMES, REDIS_SCHEMES, exit_on_configuration_error, url_checked
-from config.services import celery_broker_url, embedded_postgres, embedded_redis, redis_url_with_db
+from config.services import celery_broker_url, embedded_postgres_database, embedded_redis_url, redis_url_with_db
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -77,6 +77,9 @@ TEMPLATES = [
 ]
 
 # --- Database: DATABASE_URL, or the embedded PostgreSQL 18 + pgvector 0.8 + pg_trgm -------------------
+# The settings only describe the embedded servers; manage.py, the WSGI application, the Celery app and
+# the test run start them (config.services.start_embedded_services). Production records none.
+EMBEDDED_SERVICES: dict = {}
 if env("DATABASE_URL", default=""):
     with exit_on_configuration_error():  # a malformed URL stops the process with one line naming it
         DATABASES = {
@@ -85,12 +88,11 @@ if env("DATABASE_URL", default=""):
     # A server that does not answer fails a request in seconds (a 503), not after the OS's TCP timeout.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 else:
-    DATABASES = {
-        "default": embedded_postgres(
-            Path(env("EMBEDDED_POSTGRES_DIR", default=str(VAR_DIR / "postgres18"))),
-            env("EMBEDDED_POSTGRES_DB", default="shop"),
-        )
-    }
+    EMBEDDED_SERVICES["postgres"] = (
+        Path(env("EMBEDDED_POSTGRES_DIR", default=str(VAR_DIR / "postgres18"))),
+        env("EMBEDDED_POSTGRES_DB", default="shop"),
+    )
+    DATABASES = {"default": embedded_postgres_database(*EMBEDDED_SERVICES["postgres"])}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # Keep each process's connection between requests (opening one costs milliseconds per page),
 # checked before reuse so a restarted database is reconnected transparently.
@@ -112,12 +114,12 @@ _db_options["options"] = " ".join(
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: REDIS_URL, or the embedded one --------------------------------------------------
-with exit_on_configuration_error():
-    REDIS_URL = (
-        url_checked("REDIS_URL", env("REDIS_URL"), schemes=REDIS_SCHEMES)
-        if env("REDIS_URL", default="")
-        else embedded_redis(VAR_DIR / "redis")
-    )
+if env("REDIS_URL", default=""):
+    with exit_on_configuration_error():
+        REDIS_URL = url_checked("REDIS_URL", env("REDIS_URL"), schemes=REDIS_SCHEMES)
+else:
+    EMBEDDED_SERVICES["redis"] = VAR_DIR / "redis"
+    REDIS_URL = embedded_redis_url(EMBEDDED_SERVICES["redis"])
 
 CACHES = {
     "default": {

@@ -1,12 +1,18 @@
 """Production: secrets and hosts from the environment, HTTPS everywhere."""
 
-from config.preflight import exit_on_configuration_error, services_verify
+from config.preflight import ConfigurationError, exit_on_configuration_error, services_verify
 from config.settings.base import *  # noqa: F403
 from config.settings.base import env
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")  # no default: refuse to start without a real secret
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
+# A deployment names its servers; the embedded ones are for development and the test run only.
+with exit_on_configuration_error():
+    for _variable in ("DATABASE_URL", "REDIS_URL"):
+        if not env(_variable, default=""):
+            raise ConfigurationError(_variable, "is not set; production settings never start embedded servers.")
+EMBEDDED_SERVICES: dict = {}
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
