@@ -27,6 +27,7 @@ browser:
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
@@ -35,7 +36,9 @@ format: $(STAMP)
 test: $(STAMP) browser lint
 	$(PY) -m pytest --create-db
 
-check: test
+# The quick loop: lint, types and every test but the worker, browser, fuzz, load and deploy ones.
+check: $(STAMP) lint
+	$(PY) -m pytest -q -m "not (worker or browser or fuzz or load or deploy)"
 
 # The long schemathesis run (docs/SECURITY.md): FUZZ_EXAMPLES per operation and phase, FUZZ_SECONDS per run.
 FUZZ_EXAMPLES ?= 1000
@@ -70,19 +73,19 @@ deploy-check: $(STAMP)
 deploy-benchmark: $(STAMP)
 	nice -n 10 $(PY) -m deploy.benchmark
 
-# Training packs for the GPU runs (docs/models/GPU.md): git-ignored, carried with the device tool's `carry`.
-# Pseudo-labels of ccp-tagged go into the segmentation pack while it fits the device's 64 MiB tree.
+# Training packs for the GPU runs (docs/models/GPU.md), git-ignored; the pseudo-labels of ccp-tagged go
+# into the segmentation pack.
 DATASETS ?= ../shared/datasets
 PSEUDO := runs/pseudo/ccp-tagged.npz
 
 $(PSEUDO): $(STAMP)
-	$(PY) -m recommender.ml.segmentation.pseudo_labels --tagged $(DATASETS)/ccp-tagged --out $(PSEUDO) \
+	$(PY) -m training.segmentation.pseudo_labels --tagged $(DATASETS)/ccp-tagged --out $(PSEUDO) \
 	  --tta --size 384x256 --cache-scale 1 --threads 2 --no-progress
 
 pseudo-labels: $(PSEUDO)
 
 gpu-packs: $(PSEUDO)
-	$(PY) -m recommender.ml.gpu.packs --ccp $(DATASETS)/ccp --catalog $(DATASETS)/clothing-small \
+	$(PY) -m training.gpu.packs --ccp $(DATASETS)/ccp --catalog $(DATASETS)/clothing-small \
 	  --pseudo $(PSEUDO) --out gpu/packs --no-progress
 
 clean-var:

@@ -21,6 +21,13 @@ from tests.factories import UserFactory
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """Every test that uses the real worker is a ``worker`` test (``make check`` leaves those out)."""
+    for item in items:
+        if "celery_worker" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.worker)
+
+
 def pytest_configure(config) -> None:
     """The test run starts the embedded PostgreSQL and Redis its settings describe (none with URLs set)."""
     from config.services import start_embedded_services

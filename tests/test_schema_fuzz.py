@@ -71,6 +71,7 @@ def schemathesis_command(base_url: str, *, token: str | None, max_examples: int,
     return command
 
 
+@pytest.mark.fuzz
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.timeout(2 * int(os.environ.get("SCHEMA_FUZZ_SECONDS", "20")) + 240)
 def test_the_api_answers_every_fuzzed_request_as_its_schema_says(live_server):

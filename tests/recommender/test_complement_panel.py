@@ -11,7 +11,12 @@ from django.core.files.base import ContentFile
 from django.core.management import CommandError, call_command
 from PIL import Image
 
-from recommender.evaluation.panel import (
+from recommender.ml.colour.lab import rgb_to_lab
+from recommender.selectors.complements import complements_for
+from shop.models import Product
+from tests.factories import CategoryFactory, ProductFactory, complement_vector_for
+from tests.images import jpeg_bytes
+from training.evaluation.panel import (
     NEUTRAL_COLOURS,
     Rival,
     panel_products,
@@ -19,11 +24,6 @@ from recommender.evaluation.panel import (
     sheet_image,
     sheet_layout,
 )
-from recommender.ml.colour.lab import rgb_to_lab
-from recommender.selectors.complements import complements_for
-from shop.models import Product
-from tests.factories import CategoryFactory, ProductFactory, complement_vector_for
-from tests.images import jpeg_bytes
 
 RNG = np.random.default_rng(11)
 

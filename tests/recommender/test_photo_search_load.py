@@ -21,6 +21,7 @@ from tests.recommender.test_photo_search import CCP_PHOTOS, outfit_upload
 QUEUED = int(os.environ.get("PHOTO_SEARCH_LOAD_QUEUED", "8"))
 
 
+@pytest.mark.load
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.worker
 @pytest.mark.timeout(60 + 15 * QUEUED)

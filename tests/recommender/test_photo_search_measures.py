@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from recommender.benchmarks.photo_search import presence_scores
 from recommender.models import PhotoSearch
+from training.benchmarks.photo_search import presence_scores
 
 CCP = Path(__file__).parent / "ml" / "fixtures" / "ccp"
 

@@ -1,6 +1,6 @@
 """The stylist's priors, as served: how often street outfits wear one garment with another.
 
-Fitted by :mod:`recommender.ml.stylist.fit` on the training photos of our street outfits and
+Fitted by :mod:`training.stylist.fit` on the training photos of our street outfits and
 shipped as ``weights/stylist-ccp.json`` (tables of smoothed conditional probabilities, with
 their sha256 as the version). Each table answers one question a stylist asks:
 

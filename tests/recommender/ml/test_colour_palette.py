@@ -17,7 +17,8 @@ from recommender.ml.colour.palette import (
     name_lab,
 )
 from recommender.ml.colour.pattern import garment_pattern
-from recommender.ml.segmentation.product_mask import iou, product_mask
+from recommender.ml.segmentation.product_mask import product_mask
+from training.segmentation.product_mask_check import iou
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -165,7 +166,7 @@ def test_a_curators_named_colours_give_the_signature_of_that_colour():
 def test_committed_catalog_photos_get_a_mask_without_the_frame_and_their_true_colour(relative, names):
     from recommender.ml.images import open_image
     from recommender.ml.segmentation.background import remove_background
-    from recommender.ml.segmentation.catalog_check import alpha_regions
+    from training.segmentation.catalog_check import alpha_regions
 
     image = open_image(FIXTURES / relative)
     mask = product_mask(image, np.asarray(remove_background(image))[..., 3])

@@ -4,16 +4,16 @@ import numpy as np
 import pytest
 import torch
 
-from recommender.ml.complement.evaluate import (
+from recommender.ml.complement.features import APPEARANCE_DIM
+from recommender.ml.complement.model import ComplementConfig
+from training.complement.evaluate import (
     GarmentSet,
     bootstrap_ci,
     evaluate_garments,
     make_questions,
     method_scores,
 )
-from recommender.ml.complement.features import APPEARANCE_DIM
-from recommender.ml.complement.model import ComplementConfig
-from recommender.ml.complement.train import complement_pairs, cross_validate, train
+from training.complement.train import complement_pairs, cross_validate, train
 
 
 def _garments(n_photos=12, seed=0, views=1):

@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 
 from recommender.ml.datasets.ccp import LabelMapping
-from recommender.ml.embedding.data import (
+from training.embedding.data import (
     CATALOG_CLASS_BY_FINE,
     CATALOG_CLASSES,
     cut_out,

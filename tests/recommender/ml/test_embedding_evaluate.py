@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from recommender.ml.embedding.evaluate import evaluate_retrieval
-from recommender.ml.embedding.knn import knn_metrics
+from training.embedding.evaluate import evaluate_retrieval
+from training.embedding.knn import knn_metrics
 
 
 class ColourEmbedder:

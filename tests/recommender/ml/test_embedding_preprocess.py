@@ -8,7 +8,6 @@ import numpy as np
 import torch
 from PIL import Image
 
-from recommender.ml.embedding.data import list_image_tree
 from recommender.ml.embedding.inference import Embedder
 from recommender.ml.embedding.preprocess import (
     PreprocessConfig,
@@ -17,8 +16,9 @@ from recommender.ml.embedding.preprocess import (
     preprocess,
     preprocess_batch,
 )
-from recommender.ml.embedding.train import Augment, catalog_eval_set
 from recommender.ml.images import open_image
+from training.embedding.data import list_image_tree
+from training.embedding.train import Augment, catalog_eval_set
 
 FIXTURES = Path(__file__).parent / "fixtures" / "clothing"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recommender.ml.embedding.benchmark import served_versus_plain
-from recommender.ml.embedding.data import list_image_tree
 from recommender.ml.embedding.inference import Embedder
+from training.embedding.benchmark import served_versus_plain
+from training.embedding.data import list_image_tree
 
 #: 40 photos of clothing-small's validation split, 4 per class, at most 224 px (CC0; see README.md there).
 FIXTURES = Path(__file__).parent / "fixtures" / "catalog-val"

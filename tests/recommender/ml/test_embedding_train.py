@@ -9,11 +9,11 @@ import numpy as np
 from PIL import Image
 from scipy.io import savemat
 
-from recommender.ml.embedding import train
-from recommender.ml.embedding.data import list_image_tree
 from recommender.ml.embedding.inference import Embedder
 from recommender.ml.images import open_image
 from recommender.ml.weights import file_sha256
+from training.embedding import train
+from training.embedding.data import list_image_tree
 
 FIXTURES = Path(__file__).parent / "fixtures" / "clothing"
 LABELS = ["null", "jeans", "t-shirt", "skin"]
@@ -83,7 +83,7 @@ def test_two_training_steps_write_a_checkpoint_metrics_and_loadable_weights(tmp_
     assert {"catalog_top1", "catalog_p10", "street_p10", "train_loss"} <= records[0].keys()
     manifest = json.loads((tmp_path / "weights" / "resnet34-garments.json").read_text())
     assert manifest["input_size"] == 32
-    assert manifest["command"].startswith("python -m recommender.ml.embedding.train --catalog")
+    assert manifest["command"].startswith("python -m training.embedding.train --catalog")
     assert manifest["data"]["street_validation_crops"] == 2
 
     embedder = Embedder.load(device="cpu", directory=tmp_path / "weights", backend="torch")

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from recommender.ml.gpu import packs, train_embedder, train_segmentation
-from recommender.ml.gpu.export import export_run
-from recommender.ml.gpu.parts import join_parts, save_parts
 from recommender.ml.segmentation.inference import Segmenter
-from recommender.ml.segmentation.model import ResNet34UNet
 from recommender.ml.weights import WEIGHTS_DIR, WeightsError, file_sha256, weights_paths
+from training.gpu import packs, train_embedder, train_segmentation
+from training.gpu.export import export_run
+from training.gpu.parts import join_parts, save_parts
+from training.segmentation.resnet_unet import ResNet34UNet
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -155,7 +155,7 @@ def test_balanced_batches_draw_street_and_catalog_of_every_class() -> None:
 
 
 def test_the_schedule_is_fitted_to_the_steady_pace_not_the_first_epochs_start_up() -> None:
-    from recommender.ml.gpu.budget import PACE_EPOCH, WallClock
+    from training.gpu.budget import PACE_EPOCH, WallClock
 
     clock = WallClock(6.0, reserve=20.0)
     clock.started -= 12.5  # a slow first epoch (11.8 s on a GPU) and a steady second one (0.7 s)

@@ -9,10 +9,10 @@ from PIL import Image
 from recommender.ml.colour.look import LOOK_DIM, LookWeights, look_vector, measure_garment
 from recommender.ml.colour.palette import PALETTE
 from recommender.ml.colour.pattern import pattern_features
-from recommender.ml.complement.evaluate import GarmentSet, Questions, catalog_queries, look_nearest
 from recommender.ml.datasets.ccp import COARSE_CLASSES
 from recommender.ml.embedding.maps import MAPS_DIM
 from recommender.ml.segmentation.inference import describe_labels
+from training.complement.evaluate import GarmentSet, Questions, catalog_queries, look_nearest
 
 RED, BLUE = (200, 30, 30), (30, 50, 200)
 

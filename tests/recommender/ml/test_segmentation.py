@@ -15,12 +15,12 @@ from recommender.ml.datasets.ccp import COARSE_CLASSES, list_samples, read_label
 from recommender.ml.images import open_image
 from recommender.ml.loading import LoadOnce
 from recommender.ml.segmentation import inference
-from recommender.ml.segmentation.evaluate import evaluate_ccp
 from recommender.ml.segmentation.inference import CLASS_COLOURS, Segmenter, overlay
-from recommender.ml.segmentation.metrics import confusion, iou_report
 from recommender.ml.segmentation.model import UNet, UNetConfig, build_unet
 from recommender.ml.segmentation.transforms import TrainAugment, preprocess
 from recommender.ml.weights import WeightsError, save_weights, weights_paths
+from training.segmentation.evaluate import evaluate_ccp
+from training.segmentation.metrics import confusion, iou_report
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ccp"
 TINY = UNetConfig(base=4, input_size=(32, 32))

@@ -12,7 +12,7 @@ from scipy.io import savemat
 from recommender.ml.datasets.ccp import read_label_mapping
 from recommender.ml.segmentation.inference import Segmenter
 from recommender.ml.segmentation.model import UNetConfig
-from recommender.ml.segmentation.pseudo_labels import (
+from training.segmentation.pseudo_labels import (
     IGNORE,
     PseudoLabelled,
     allowed_classes,
@@ -22,7 +22,7 @@ from recommender.ml.segmentation.pseudo_labels import (
     make_pseudo_labels,
     read_tags,
 )
-from recommender.ml.segmentation.train import segmentation_loss
+from training.segmentation.train import segmentation_loss
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ccp"
 BACKGROUND, TOP, BOTTOM, DRESS = range(4)
@@ -132,7 +132,7 @@ def test_the_cli_writes_a_pack_that_trains_with_augmentation(tmp_path: Path) -> 
 
 
 def test_the_filter_check_counts_removed_pixels_as_errors_and_lowers_the_error_rate() -> None:
-    from recommender.ml.segmentation.pseudo_labels import filter_check
+    from training.segmentation.pseudo_labels import filter_check
 
     config = UNetConfig(base=4, input_size=(64, 48))
     segmenter = Segmenter(AlwaysDress(), config, device=torch.device("cpu"))

@@ -11,16 +11,10 @@ import torch
 from PIL import Image
 
 from recommender.ml.segmentation.inference import Segmenter
-from recommender.ml.segmentation.model import (
-    ResNet34UNet,
-    UNetConfig,
-    build_unet,
-    freeze_encoder_stages,
-    load_encoder_from_embedder,
-    load_unet,
-)
-from recommender.ml.segmentation.train import main
+from recommender.ml.segmentation.model import UNetConfig, build_unet, load_unet
 from recommender.ml.weights import WEIGHTS_DIR, WeightsError, load_weights, weights_paths
+from training.segmentation.resnet_unet import ResNet34UNet, freeze_encoder_stages, load_encoder_from_embedder
+from training.segmentation.train import main
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ccp"
 EMBEDDER = "resnet34-garments"
@@ -90,7 +84,7 @@ def test_frozen_stages_get_no_gradient_and_keep_their_statistics(embedder_state)
     assert frozen == ["conv1", "bn1", "layer1"]
     assert not model.encoder.layer1[0].conv1.weight.requires_grad
     assert model.encoder.layer2[0].conv1.weight.requires_grad
-    from recommender.ml.segmentation.model import train_mode
+    from training.segmentation.resnet_unet import train_mode
 
     train_mode(model, frozen)
     model(torch.randn(2, 3, 64, 64)).sum().backward()

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from recommender.ml.segmentation.inference import Segmenter
-from recommender.ml.segmentation.train import main, parse_size
 from recommender.ml.weights import WEIGHTS_DIR, WeightsError, file_sha256, weights_paths
+from training.segmentation.train import main, parse_size
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ccp"
 
@@ -63,7 +63,7 @@ def test_resumed_training_continues_from_the_last_epoch_and_exports(tmp_path: Pa
     assert lines[-1]["step"] == 4
     manifest = json.loads((tmp_path / "weights" / "unet-ccp.json").read_text())
     assert manifest["config"]["base"] == 4 and manifest["classes"] == ["background", "top", "bottom", "dress"]
-    assert manifest["command"].startswith("python -m recommender.ml.segmentation.train")
+    assert manifest["command"].startswith("python -m training.segmentation.train")
     assert len(manifest["split"]["val_ids"]) == 1 and manifest["split"]["train"] == 2
     segmenter = Segmenter.load("cpu", directory=tmp_path / "weights")
     assert segmenter.config.input_size == (64, 48)

@@ -1,0 +1,1 @@
+"""Training, evaluation and benchmarks: everything a web process never runs (see ``apps.py``)."""
