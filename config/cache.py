@@ -1,8 +1,8 @@
 """Django's Redis cache backend, with one redis-py client per connection pool.
 
 Django's ``RedisCache`` builds a new ``redis.Redis`` object for every operation, and each one
-builds its own table of response callbacks: about 0.16 ms of CPU per ``get`` on a busy 2-core
-machine, a quarter of the call (``docs/BENCHMARKS.md``). A ``redis.Redis`` holds no connection of
+builds its own table of response callbacks: about 0.16 ms of CPU per ``get``, a quarter of the
+call (``docs/BENCHMARKS.md``). A ``redis.Redis`` holds no connection of
 its own and is safe to share between threads (connections come from the pool, which also notices
 a fork), so one per pool serves every operation. Everything else is Django's.
 """

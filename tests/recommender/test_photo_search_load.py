@@ -1,7 +1,7 @@
 """Shop by photo under load: 4 uploads at the same moment, then a queue of more, through a real worker.
 
 Every search finishes exactly once. The queue is 8 long here (``PHOTO_SEARCH_LOAD_QUEUED=50`` for the
-issue's figure; docs/PHOTO_SEARCH.md gives that run)."""
+long run whose figures docs/PHOTO_SEARCH.md gives)."""
 
 from __future__ import annotations
 
