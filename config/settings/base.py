@@ -355,7 +355,8 @@ PHOTO_SEARCH_RETENTION_DAYS = env.int("PHOTO_SEARCH_RETENTION_DAYS", default=30)
 # Stored photos are re-encoded from the decoded pixels with at most this long side.
 PHOTO_SEARCH_MAX_SIDE = env.int("PHOTO_SEARCH_MAX_SIDE", default=2048)
 PHOTO_SEARCH_RESULTS = env.int("PHOTO_SEARCH_RESULTS", default=8)
-# The upload rate when DEFAULT_THROTTLE_RATES has no "photo_upload" entry.
+# The upload rate when DEFAULT_THROTTLE_RATES has no "photo_upload" entry; it holds per client address
+# and per account at once (recommender.throttles).
 PHOTO_SEARCH_UPLOAD_RATE = REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["photo_upload"]
 LOGGING = {
     "version": 1,
