@@ -358,6 +358,8 @@ PHOTO_SEARCH_RESULTS = env.int("PHOTO_SEARCH_RESULTS", default=8)
 # The upload rate when DEFAULT_THROTTLE_RATES has no "photo_upload" entry; it holds per client address
 # and per account at once (recommender.throttles).
 PHOTO_SEARCH_UPLOAD_RATE = REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["photo_upload"]
+# A dotted path called at named points of a photo-search job (tests pause a worker there); unset in service.
+PHOTO_SEARCH_STEP_HOOK = env("PHOTO_SEARCH_STEP_HOOK", default="")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
