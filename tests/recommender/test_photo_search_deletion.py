@@ -1,20 +1,25 @@
 """Deleting a photo search means deleted: a deletion races every step of a real worker's job and leaves
-no file without a row and no error in the worker's log."""
+no file without a row and no error in the worker's log; the sweep removes what a crash could leave."""
 
 from __future__ import annotations
 
+import io
 import os
 import threading
+import time
 import uuid
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.core.management import call_command
 from django.db import connection
 
 from recommender.models import Garment, OutfitPhoto, PhotoSearch
 from recommender.services.photo_search import photo_search_add_box, photo_search_create, photo_search_delete
 from recommender.tasks import run_photo_search
 from tests.conftest import WorkerProcess, wait_for
+from tests.images import jpeg_bytes
 from tests.recommender.latch import Latch
 from tests.recommender.test_photo_search import outfit_upload
 
@@ -152,3 +157,52 @@ def test_deleting_a_search_at_any_step_of_its_job_leaves_no_file_and_no_error(la
     assert {race: names for race, names in left.items() if names} == {}
     assert errors == []
     assert log.count("was deleted while it ran") >= len(races) - ROUNDS * 2  # most races end in the job itself
+
+
+def _aged(name: str, seconds: float) -> None:
+    past = time.time() - seconds
+    os.utime(default_storage.path(name), (past, past))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_deletes_old_unreferenced_photo_files_and_nothing_else(unconsumed_queue, settings):
+    settings.PHOTO_MEDIA_SWEEP_GRACE_SECONDS = 3600
+    search = photo_search_create(upload=outfit_upload())
+    kept_photo = search.photo.image.name
+    _aged(kept_photo, 7200)
+    old_photo = default_storage.save("outfits/orphan.jpg", ContentFile(jpeg_bytes((10, 20, 30))))
+    old_crop = default_storage.save("garments/orphan.jpg", ContentFile(jpeg_bytes((30, 20, 10))))
+    young_crop = default_storage.save("garments/young.jpg", ContentFile(jpeg_bytes((30, 20, 10))))
+    product_image = default_storage.save("products/unreferenced.jpg", ContentFile(jpeg_bytes((1, 2, 3))))
+    for name in (old_photo, old_crop, product_image):
+        _aged(name, 7200)
+
+    dry = io.StringIO()
+    call_command("sweep_media", "--dry-run", stdout=dry)
+    assert default_storage.exists(old_photo) and default_storage.exists(old_crop)
+    assert "Would delete" in dry.getvalue()
+
+    out = io.StringIO()
+    call_command("sweep_media", stdout=out)
+
+    assert not default_storage.exists(old_photo) and not default_storage.exists(old_crop)
+    assert default_storage.exists(kept_photo) and default_storage.exists(young_crop)
+    assert default_storage.exists(product_image)  # never outside the photo folders
+    assert "orphans deleted" in out.getvalue() and "unreferenced file" in out.getvalue()
+    assert PhotoSearch.objects.filter(pk=search.pk).exists()
+    for name in (young_crop, product_image):
+        default_storage.delete(name)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_celery_beat_runs_the_media_sweep_next_to_the_other_housekeeping(settings, unconsumed_queue):
+    from config.celery import app
+    from recommender.tasks import sweep_photo_media
+
+    entry = settings.CELERY_BEAT_SCHEDULE["sweep-photo-media"]
+    assert entry["task"] == sweep_photo_media.name and entry["task"] in app.tasks
+    assert entry["schedule"] <= 24 * 3600 and "expire-photo-searches" in settings.CELERY_BEAT_SCHEDULE
+    orphan = default_storage.save("garments/beat-orphan.jpg", ContentFile(jpeg_bytes((5, 5, 5))))
+    _aged(orphan, settings.PHOTO_MEDIA_SWEEP_GRACE_SECONDS + 60)
+    sweep_photo_media.apply()
+    assert not default_storage.exists(orphan)
