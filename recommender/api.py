@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import FileResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -11,8 +10,6 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from recommender.models import PhotoSearch
@@ -32,6 +29,7 @@ from recommender.services.photo_search import (
     photo_search_delete,
     photo_search_retry,
 )
+from recommender.throttles import PhotoUploadThrottle
 from shop import selectors as shop_selectors
 from shop.api.serializers import ErrorSerializer, ProductSerializer
 from shop.errors import NotFound as NotFoundError
@@ -125,21 +123,6 @@ class ProductComplementsApi(APIView):
 
 
 # --- Shop by photo ----------------------------------------------------------------------------------
-
-
-class PhotoUploadThrottle(SimpleRateThrottle):
-    """Photo uploads have their own, stricter rate (``DEFAULT_THROTTLE_RATES["photo_upload"]``),
-    per user, or per client address for visitors; the upload page applies the same rule."""
-
-    scope = "photo_upload"
-
-    def get_rate(self) -> str:
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope) or settings.PHOTO_SEARCH_UPLOAD_RATE
-
-    def get_cache_key(self, request, view) -> str:
-        user = getattr(request, "user", None)
-        ident = user.pk if user is not None and user.is_authenticated else self.get_ident(request)
-        return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 def _api_url(name: str, request=None, **kwargs) -> str:

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from recommender.services.indexing import products_embed, vector_changes_prune
+from recommender.services.photo_media import photo_media_sweep
 from recommender.services.photo_search import photo_search_run, photo_searches_expire
 
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
@@ -54,6 +55,12 @@ def run_photo_search(search_id: str) -> None:
 def expire_photo_searches() -> None:
     """Delete photo searches (photos, crops, rows) older than ``PHOTO_SEARCH_RETENTION_DAYS``; run by celery beat."""
     photo_searches_expire()
+
+
+@shared_task(soft_time_limit=600, time_limit=660, **COMMON)
+def sweep_photo_media() -> None:
+    """Delete photo files (outfits/, garments/) no row refers to, past the grace period; run by celery beat."""
+    photo_media_sweep()
 
 
 @shared_task(soft_time_limit=600, time_limit=660, **COMMON)

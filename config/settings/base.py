@@ -183,6 +183,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BEAT_SCHEDULE = {
     "clean-carts-and-sessions": {"task": "shop.tasks.clean_carts", "schedule": 3600.0},
     "expire-photo-searches": {"task": "recommender.tasks.expire_photo_searches", "schedule": 3600.0},
+    "sweep-photo-media": {"task": "recommender.tasks.sweep_photo_media", "schedule": 6 * 3600.0},
     "prune-vector-changes": {"task": "recommender.tasks.prune_vector_changes", "schedule": 3600.0},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -357,8 +358,15 @@ PHOTO_SEARCH_RETENTION_DAYS = env.int("PHOTO_SEARCH_RETENTION_DAYS", default=30)
 # Stored photos are re-encoded from the decoded pixels with at most this long side.
 PHOTO_SEARCH_MAX_SIDE = env.int("PHOTO_SEARCH_MAX_SIDE", default=2048)
 PHOTO_SEARCH_RESULTS = env.int("PHOTO_SEARCH_RESULTS", default=8)
-# The upload rate when DEFAULT_THROTTLE_RATES has no "photo_upload" entry.
+# The upload rate when DEFAULT_THROTTLE_RATES has no "photo_upload" entry; it holds per client address
+# and per account at once (recommender.throttles).
 PHOTO_SEARCH_UPLOAD_RATE = REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["photo_upload"]
+# Files under the photo folders (outfits/, garments/) that no row refers to are deleted once older than
+# this (``recommender.tasks.sweep_photo_media`` under celery beat, or ``manage.py sweep_media``). A job's
+# files are unreferenced only while the step that wrote them commits (seconds; capped by the task time limit).
+PHOTO_MEDIA_SWEEP_GRACE_SECONDS = env.int("PHOTO_MEDIA_SWEEP_GRACE_SECONDS", default=3600)
+# A dotted path called at named points of a photo-search job (tests pause a worker there); unset in service.
+PHOTO_SEARCH_STEP_HOOK = env("PHOTO_SEARCH_STEP_HOOK", default="")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

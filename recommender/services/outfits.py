@@ -87,11 +87,14 @@ def street_photo_store(
 
 
 @transaction.atomic
-def garments_replace(*, photo: OutfitPhoto, cuts: Sequence[GarmentCut], origin: str) -> list[Garment]:
+def garments_replace(
+    *, photo: OutfitPhoto, cuts: Sequence[GarmentCut], origin: str, stored: list[str] | None = None
+) -> list[Garment]:
     """Store ``cuts`` as the photo's garments found by ``origin``, replacing earlier ones (idempotent).
 
     A cut's slot is its ``slot`` (outfit readers: top, bottom, dress, outerwear) or else its
-    ``kind`` (the segmenter's top, bottom, dress)."""
+    ``kind`` (the segmenter's top, bottom, dress). Each crop's storage name is appended to ``stored``
+    as soon as the file is written, so a caller whose transaction rolls back can delete them."""
     old = list(photo.garments.filter(origin=origin))
     photo.garments.filter(origin=origin).delete()
     for garment in old:
@@ -116,6 +119,8 @@ def garments_replace(*, photo: OutfitPhoto, cuts: Sequence[GarmentCut], origin: 
             colour=colour_statistics(cut.crop, getattr(cut, "mask", None)),
         )
         row.crop.save(name, ContentFile(data), save=False)
+        if stored is not None:
+            stored.append(row.crop.name)
         row.save()
         rows.append(row)
     return rows
@@ -125,8 +130,24 @@ def garments_embed(*, garments: Sequence[Garment], crops: Sequence[Image.Image] 
     """Embed the garments' crops in one batch with the embedder in service and store the vectors.
 
     ``crops`` (in memory, same order) saves re-reading the stored crops."""
+    vectors = garment_vectors(garments=garments, crops=crops)
+    with transaction.atomic():
+        garment_vectors_store(vectors)
+
+
+@dataclass
+class GarmentVectors:
+    """Vectors computed for garments, not stored yet (``garment_vectors_store`` writes them)."""
+
+    garments: list[Garment]
+    vectors: list[list[float]]
+    version: str
+
+
+def garment_vectors(*, garments: Sequence[Garment], crops: Sequence[Image.Image] | None = None) -> GarmentVectors:
+    """The garments' vectors from the embedder in service, in one batch; nothing is written."""
     if not garments:
-        return
+        return GarmentVectors(garments=[], vectors=[], version="")
     model = inference.embedder()
     if crops is None:
         crops = []
@@ -134,11 +155,22 @@ def garments_embed(*, garments: Sequence[Garment], crops: Sequence[Image.Image] 
             with garment.crop.open("rb") as fh:
                 crops.append(Image.open(fh).convert("RGB"))
     vectors = model.embed(list(crops), batch_size=settings.RECOMMENDER_BATCH_SIZE)
-    with transaction.atomic():
-        for garment, vector in zip(garments, vectors, strict=True):
-            garment.embedding = np.asarray(vector, dtype=np.float32).tolist()
-            garment.embedder_version = model.version
-            garment.save(update_fields=["embedding", "embedder_version"])
+    return GarmentVectors(
+        garments=list(garments),
+        vectors=[np.asarray(v, dtype=np.float32).tolist() for v in vectors],
+        version=model.version,
+    )
+
+
+def garment_vectors_store(computed: GarmentVectors) -> int:
+    """Write computed vectors onto their garments; returns how many garments still existed to take one.
+
+    Guarded updates, not ``save()``: a garment deleted meanwhile is skipped, never re-created or an error."""
+    updated = 0
+    for garment, vector in zip(computed.garments, computed.vectors, strict=True):
+        updated += Garment.objects.filter(pk=garment.pk).update(embedding=vector, embedder_version=computed.version)
+        garment.embedding, garment.embedder_version = vector, computed.version
+    return updated
 
 
 @transaction.atomic

@@ -30,6 +30,7 @@ from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from PIL import Image
 
 from recommender import inference
@@ -38,7 +39,7 @@ from recommender.models import Garment, OutfitPhoto, PhotoSearch, PhotoSearchMat
 from recommender.selectors.complements import complements_for_query
 from recommender.selectors.similar import VectorQuery, products_near_vector
 from recommender.services.complements import garment_complement_query
-from recommender.services.outfits import _jpeg, garments_embed, garments_replace
+from recommender.services.outfits import _jpeg, garment_vectors, garment_vectors_store, garments_replace
 from shop.errors import ApplicationError
 from shop.models import Product
 from shop.validators import validate_image_upload
@@ -162,23 +163,64 @@ def _job_lock(search_id) -> Iterator[bool]:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
 
 
+class SearchGone(Exception):
+    """The search was deleted while its job ran: the job stops quietly and keeps nothing it made."""
+
+
 def _set_status(search: PhotoSearch, status: str, **fields) -> None:
-    search.status = status
-    search.progress = PhotoSearch.PROGRESS[status]
-    for name, value in fields.items():
+    """Move the search to ``status`` with a guarded row update (it also locks the row until commit).
+
+    ``UPDATE … WHERE id = …`` touching 0 rows means the customer deleted the search: ``SearchGone``,
+    never ``save()``'s "did not affect any rows" error, and never a deleted row saved again."""
+    values = {"status": status, "progress": PhotoSearch.PROGRESS[status], **fields}
+    if not PhotoSearch.objects.filter(pk=search.pk).update(updated_at=timezone.now(), **values):
+        raise SearchGone(search.pk)
+    for name, value in values.items():
         setattr(search, name, value)
-    search.save(update_fields=["status", "progress", "updated_at", *fields])
 
 
 def _fail(search: PhotoSearch, code: str, message: str) -> None:
     _set_status(search, Status.FAILED, error_code=code[:40], error=message[:300], finished_at=timezone.now())
 
 
+def _reached(search: PhotoSearch, point: str) -> None:
+    """Call ``PHOTO_SEARCH_STEP_HOOK`` (a dotted path; unset in service) at a named point of the job.
+
+    Tests pause a real worker here (a Redis latch) to delete the search at every step."""
+    hook = getattr(settings, "PHOTO_SEARCH_STEP_HOOK", "")
+    if hook:
+        import_string(hook)(search_id=str(search.pk), point=point)
+
+
+@contextlib.contextmanager
+def _step_commit(search: PhotoSearch, step: str, status: str, **fields) -> Iterator[list[str]]:
+    """One step's writes: the guarded status update first (it locks the search row, so a deletion
+    waits for this commit and then sees, and deletes, every file it references), then the step's rows
+    and files. The block appends the storage names it writes to the list it is given; if the step
+    does not commit (the search was deleted first, or any error), those files are deleted again."""
+    written: list[str] = []
+    try:
+        with transaction.atomic():
+            _set_status(search, status, **fields)
+            yield written
+            _reached(search, f"{step}:locked")
+    except BaseException:
+        storage = Garment._meta.get_field("crop").storage
+        for name in written:
+            storage.delete(name)
+        raise
+
+
+def _search_exists(search_id) -> bool:
+    return PhotoSearch.objects.filter(pk=search_id).exists()
+
+
 def photo_search_run(*, search_id) -> PhotoSearch | None:
     """Run the search's remaining steps. Idempotent: a finished search is left as it is.
 
     Transient errors (database, broker) propagate, so the task retries from the same step;
-    anything else fails the search with a reason the customer can read."""
+    anything else fails the search with a reason the customer can read. A search deleted while
+    its job runs stops the job quietly (``None``), and the files the job wrote are deleted."""
     from recommender.tasks import TRANSIENT
 
     with _job_lock(search_id) as locked:
@@ -190,20 +232,33 @@ def photo_search_run(*, search_id) -> PhotoSearch | None:
             return search
         PhotoSearch.objects.filter(pk=search.pk).update(attempts=F("attempts") + 1)
         try:
-            crops: dict[int, Image.Image] = {}
-            if search.status in (Status.QUEUED, Status.SEGMENTING):
-                crops = _segment(search)
-            if search.status == Status.EMBEDDING:
-                _embed(search, crops)
-            if search.status == Status.MATCHING:
-                _match(search)
-        except TRANSIENT:
-            raise
-        except (ApplicationError, ImageError) as exc:
-            _fail(search, getattr(exc, "code", "invalid_image"), getattr(exc, "message", str(exc)))
-        except Exception:  # noqa: BLE001 - the customer sees a failed search, never a stuck one
-            logger.exception("Photo search %s failed", search_id)
-            _fail(search, "internal", "Something went wrong while analysing the photo; try again.")
+            try:
+                _reached(search, "start")
+                crops: dict[int, Image.Image] = {}
+                if search.status in (Status.QUEUED, Status.SEGMENTING):
+                    crops = _segment(search)
+                if search.status == Status.EMBEDDING:
+                    _embed(search, crops)
+                if search.status == Status.MATCHING:
+                    _match(search)
+            except SearchGone:
+                raise
+            except TRANSIENT:
+                if _search_exists(search_id):
+                    raise
+                raise SearchGone(search_id) from None
+            except (ApplicationError, ImageError) as exc:
+                if not _search_exists(search_id):
+                    raise SearchGone(search_id) from None
+                _fail(search, getattr(exc, "code", "invalid_image"), getattr(exc, "message", str(exc)))
+            except Exception:  # noqa: BLE001 - the customer sees a failed search, never a stuck one
+                if not _search_exists(search_id):
+                    raise SearchGone(search_id) from None  # what broke was the deletion under our feet
+                logger.exception("Photo search %s failed", search_id)
+                _fail(search, "internal", "Something went wrong while analysing the photo; try again.")
+        except SearchGone:
+            logger.info("Photo search %s was deleted while it ran; the job stopped", search_id)
+            return None
         return search
 
 
@@ -224,15 +279,17 @@ def _segment(search: PhotoSearch) -> dict[int, Image.Image]:
     image = _photo_image(search.photo)
     model = inference.segmenter()
     cuts = model.segment([image])[0].garments
-    with transaction.atomic():
-        garments = garments_replace(photo=search.photo, cuts=cuts, origin=Garment.Origin.SEGMENTER)
+    outlines = [garment_outline(cut.mask, cut.bbox) for cut in cuts]
+    _reached(search, "segmenting:computed")
+    timings = {**search.timings, "segment": _ms(started)}
+    with _step_commit(search, "segmenting", Status.EMBEDDING, timings=timings) as written:
+        garments = garments_replace(photo=search.photo, cuts=cuts, origin=Garment.Origin.SEGMENTER, stored=written)
         PhotoSearchMatch.objects.bulk_create(
-            PhotoSearchMatch(search=search, garment=garment, outline=garment_outline(cut.mask, cut.bbox))
-            for garment, cut in zip(garments, cuts, strict=True)
+            PhotoSearchMatch(search=search, garment=garment, outline=outline)
+            for garment, outline in zip(garments, outlines, strict=True)
         )
+        OutfitPhoto.objects.filter(pk=search.photo_id).update(segmenter_version=model.version)
         search.photo.segmenter_version = model.version
-        search.photo.save(update_fields=["segmenter_version"])
-        _set_status(search, Status.EMBEDDING, timings={**search.timings, "segment": _ms(started)})
     return {garment.pk: cut.crop for garment, cut in zip(garments, cuts, strict=True)}
 
 
@@ -241,10 +298,16 @@ def _embed(search: PhotoSearch, crops: dict[int, Image.Image]) -> None:
     started = time.perf_counter()
     version = inference.current_model_version()
     garments = [g for g in search.photo.garments.all() if g.embedding is None or g.embedder_version != version]
+    computed = None
     if garments:
         in_memory = [crops.get(g.pk) for g in garments]
-        garments_embed(garments=garments, crops=in_memory if all(c is not None for c in in_memory) else None)
-    _set_status(search, Status.MATCHING, timings={**search.timings, "embed": _ms(started)})
+        computed = garment_vectors(
+            garments=garments, crops=in_memory if all(c is not None for c in in_memory) else None
+        )
+    _reached(search, "embedding:computed")
+    with _step_commit(search, "embedding", Status.MATCHING, timings={**search.timings, "embed": _ms(started)}):
+        if computed is not None:
+            garment_vectors_store(computed)
 
 
 def _complements_for(garment: Garment) -> list[Product]:
@@ -276,13 +339,15 @@ def _match(search: PhotoSearch) -> None:
         match.similar_cheaper = [p.pk for p in cheaper]
         match.complements = [p.pk for p in _complements_for(garment)]
         match.matched_at = now
-    with transaction.atomic():
+    timings = {**search.timings, "match": _ms(started)}
+    if "total" not in timings:
+        # Upload to results: decoding before the row existed, then everything until now (queue included).
+        timings["total"] = timings.get("decode", 0) + round((now - search.created_at).total_seconds() * 1000)
+    _reached(search, "matching:computed")
+    with _step_commit(
+        search, "matching", Status.DONE, timings=timings, finished_at=timezone.now(), error_code="", error=""
+    ):
         PhotoSearchMatch.objects.bulk_update(matches, ["similar", "similar_cheaper", "complements", "matched_at"])
-        timings = {**search.timings, "match": _ms(started)}
-        if "total" not in timings:
-            # Upload to results: decoding before the row existed, then everything until now (queue included).
-            timings["total"] = timings.get("decode", 0) + round((now - search.created_at).total_seconds() * 1000)
-        _set_status(search, Status.DONE, timings=timings, finished_at=timezone.now(), error_code="", error="")
 
 
 # --- the customer's own actions ------------------------------------------------------------------
@@ -327,24 +392,32 @@ def photo_search_add_box(*, search: PhotoSearch, box, slot: str) -> PhotoSearch:
     """Search a box the customer drew as a garment of ``slot``; the search runs its last steps again."""
     if slot not in BOX_SLOTS:
         raise ApplicationError(f"Choose one of: {', '.join(BOX_SLOTS)}.", code="invalid_slot")
-    with transaction.atomic():
-        search = PhotoSearch.objects.select_for_update(of=("self",)).select_related("photo").get(pk=search.pk)
-        if search.status != Status.DONE:
-            raise SearchConflict("Wait until the search has finished before drawing a box.")
-        photo = search.photo
-        bbox = _validated_box(box, width=photo.width, height=photo.height)
-        earlier = list(photo.garments.filter(origin=Garment.Origin.BOX).order_by("pk"))
-        if len(earlier) >= MAX_BOXES:
-            raise ApplicationError(f"A search takes at most {MAX_BOXES} boxes.", code="too_many_boxes")
-        image = _photo_image(photo)
-        cuts = [_box_cut(image, slot=g.slot, bbox=tuple(g.bbox)) for g in earlier]
-        cuts.append(_box_cut(image, slot=slot, bbox=bbox))
-        garments = garments_replace(photo=photo, cuts=cuts, origin=Garment.Origin.BOX)
-        PhotoSearchMatch.objects.bulk_create(
-            PhotoSearchMatch(search=search, garment=garment, outline=_rectangle(garment.bbox)) for garment in garments
-        )
-        _set_status(search, Status.EMBEDDING, error_code="", error="")
-        _queue(search)
+    written: list[str] = []
+    try:
+        with transaction.atomic():
+            search = PhotoSearch.objects.select_for_update(of=("self",)).select_related("photo").get(pk=search.pk)
+            if search.status != Status.DONE:
+                raise SearchConflict("Wait until the search has finished before drawing a box.")
+            photo = search.photo
+            bbox = _validated_box(box, width=photo.width, height=photo.height)
+            earlier = list(photo.garments.filter(origin=Garment.Origin.BOX).order_by("pk"))
+            if len(earlier) >= MAX_BOXES:
+                raise ApplicationError(f"A search takes at most {MAX_BOXES} boxes.", code="too_many_boxes")
+            image = _photo_image(photo)
+            cuts = [_box_cut(image, slot=g.slot, bbox=tuple(g.bbox)) for g in earlier]
+            cuts.append(_box_cut(image, slot=slot, bbox=bbox))
+            garments = garments_replace(photo=photo, cuts=cuts, origin=Garment.Origin.BOX, stored=written)
+            PhotoSearchMatch.objects.bulk_create(
+                PhotoSearchMatch(search=search, garment=garment, outline=_rectangle(garment.bbox))
+                for garment in garments
+            )
+            _set_status(search, Status.EMBEDDING, error_code="", error="")
+            _queue(search)
+    except BaseException:
+        storage = Garment._meta.get_field("crop").storage
+        for name in written:
+            storage.delete(name)
+        raise
     return search
 
 
@@ -360,8 +433,17 @@ def photo_search_retry(*, search: PhotoSearch) -> PhotoSearch:
 
 
 def photo_search_delete(*, search: PhotoSearch) -> None:
-    """Delete the search, its photo, its garments and their files (files once the deletion commits)."""
+    """Delete the search, its photo, its garments and their files (files once the deletion commits).
+
+    The search row is locked first, as every step of a running job locks it before it writes: a step
+    that is committing finishes first, and its garments and crops are then read here and deleted with
+    the rest; a step that commits later finds the row gone and deletes its own files."""
     with transaction.atomic():
+        search = (
+            PhotoSearch.objects.select_for_update(of=("self",)).select_related("photo").filter(pk=search.pk).first()
+        )
+        if search is None:
+            return  # deleted already
         photo = search.photo
         files: list[tuple] = []
         if photo is not None:
