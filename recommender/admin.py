@@ -9,6 +9,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from core.errors import ApplicationError
 from recommender.models import (
     COMPLEMENT_TARGETS,
     ComplementRule,
@@ -26,7 +27,6 @@ from recommender.selectors.previews import segmentation_preview
 from recommender.services.indexing import product_index_request
 from recommender.services.photo_search import photo_search_delete, photo_search_retry
 from shop.admin import ProductAdmin
-from shop.errors import ApplicationError
 from shop.models import Product
 from shop.validators import validate_image_upload
 

@@ -12,6 +12,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.errors import NotFound as NotFoundError
 from recommender.models import PhotoSearch
 from recommender.selectors.complements import complements_for
 from recommender.selectors.photo_search import (
@@ -32,7 +33,6 @@ from recommender.services.photo_search import (
 from recommender.throttles import PhotoUploadThrottle
 from shop import selectors as shop_selectors
 from shop.api.serializers import ErrorSerializer, ProductSerializer
-from shop.errors import NotFound as NotFoundError
 
 
 class SimilarQuerySerializer(serializers.Serializer):

@@ -12,8 +12,8 @@ import numpy as np
 from django.conf import settings
 from PIL import Image
 
+from core.errors import ApplicationError
 from recommender.ml.weights import WeightsError, manifest_version
-from shop.errors import ApplicationError
 
 
 def _embedder_source() -> tuple[str, str | None]:

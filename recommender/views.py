@@ -13,12 +13,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from core.errors import ApplicationError
 from recommender.ml.segmentation.inference import CLASS_COLOURS
 from recommender.models import PhotoSearch
 from recommender.selectors.photo_search import owner_of, photo_search_get, photo_search_list
 from recommender.services.photo_search import BOX_SLOTS, photo_search_create, photo_search_delete
 from recommender.throttles import PhotoUploadThrottle
-from shop.errors import ApplicationError
 
 #: Outline colours per slot: the segmenter's overlay colours, and orange for outerwear.
 SLOT_COLOURS = {**{k: "#{:02x}{:02x}{:02x}".format(*v) for k, v in CLASS_COLOURS.items()}, "outerwear": "#f58231"}

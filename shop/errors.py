@@ -1,31 +1,12 @@
-"""The application's one error type.
-
-Services raise :class:`ApplicationError` (or a subclass) with a message that is safe to
-show to a person. Forms show the message; the API turns it into the JSON error shape.
-"""
+"""The shop's errors: the application's error types (``core.errors``) and the shop's own."""
 
 from __future__ import annotations
 
-from typing import Any
+from core.errors import ApplicationError, NotFound
 
-
-class ApplicationError(Exception):
-    code = "invalid"
-    status_code = 400
-
-    def __init__(self, message: str, *, details: dict[str, Any] | None = None, code: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.details = details or {}
-        if code:
-            self.code = code
+__all__ = ["ApplicationError", "NotFound", "OutOfStock"]
 
 
 class OutOfStock(ApplicationError):
     code = "out_of_stock"
     status_code = 409
-
-
-class NotFound(ApplicationError):
-    code = "not_found"
-    status_code = 404

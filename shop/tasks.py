@@ -3,29 +3,19 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 
+from core.tasks import RELIABLE_TASK
 from shop.services.carts import carts_clean_up
 from shop.services.catalog import product_image_process
 
 
-@shared_task(
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError, InterfaceError, ConnectionError),
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=5,
-    soft_time_limit=60,
-    time_limit=90,
-    ignore_result=True,
-)
+@shared_task(**RELIABLE_TASK)
 def process_product_image(product_id: int) -> None:
     """Thumbnail and dominant colour of a product's main image."""
     product_image_process(product_id=product_id)
 
 
-@shared_task(ignore_result=True, soft_time_limit=60, time_limit=90)
+@shared_task(**RELIABLE_TASK)
 def clean_carts() -> None:
     """Hourly (see CELERY_BEAT_SCHEDULE): expired sessions, orphaned and empty anonymous carts."""
     carts_clean_up()

@@ -337,7 +337,7 @@ RECOMMENDER_COMPLEMENTS_ON_PAGE = 8
 # The stylist's priors (which categories and colours street outfits wear together); None: the shipped ones.
 RECOMMENDER_STYLIST_PRIORS = env("RECOMMENDER_STYLIST_PRIORS", default=None)
 # Products per indexing task: each one (photo masks, colours, garment and complement vectors) must end
-# well inside the task time cap of CELERY_LONGEST_TASK_SECONDS on a busy 2-core worker.
+# well inside the task time cap of CELERY_LONGEST_TASK_SECONDS.
 RECOMMENDER_TASK_BATCH = env.int("RECOMMENDER_TASK_BATCH", default=8)
 RECOMMENDER_TORCH_THREADS = env.int("RECOMMENDER_TORCH_THREADS", default=2)
 RECOMMENDER_BATCH_SIZE = env.int("RECOMMENDER_BATCH_SIZE", default=32)

@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.errors import ApplicationError
 from recommender import inference
 from recommender.ml.colour.look import LOOK_DIM, look_vector, measure_garment, named_colour_features
 from recommender.ml.colour.pattern import pattern_features
@@ -19,7 +20,6 @@ from recommender.ml.weights import WeightsError
 from recommender.models import EMBEDDING_DIM, GarmentVector
 from recommender.selectors.indexing import current_complement_version, stale_vectors_q
 from recommender.services.complements import complement_vectors_store, street_support_refresh
-from shop.errors import ApplicationError
 from shop.models import Product
 
 logger = logging.getLogger(__name__)

@@ -21,10 +21,10 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from PIL import Image
 
+from core.errors import ApplicationError
 from recommender import inference
 from recommender.ml.colour.lab import garment_lab_pixels
 from recommender.models import Garment, OutfitPhoto
-from shop.errors import ApplicationError
 
 #: Street photos are kept small: they are shown as thumbnails that back a pairing.
 STREET_PHOTO_SIDE = 640

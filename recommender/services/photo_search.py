@@ -33,6 +33,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from PIL import Image
 
+from core.errors import ApplicationError
 from recommender import inference
 from recommender.ml.images import ImageError, open_image
 from recommender.models import Garment, OutfitPhoto, PhotoSearch, PhotoSearchMatch
@@ -40,7 +41,6 @@ from recommender.selectors.complements import complements_for_query
 from recommender.selectors.similar import VectorQuery, products_near_vector
 from recommender.services.complements import garment_complement_query
 from recommender.services.outfits import _jpeg, garment_vectors, garment_vectors_store, garments_replace
-from shop.errors import ApplicationError
 from shop.models import Product
 from shop.validators import validate_image_upload
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from core.errors import ApplicationError
 from recommender.ml.datasets.ccp import DatasetError
 from recommender.ml.weights import WeightsError
 from recommender.services.outfits import outfits_ingest
-from shop.errors import ApplicationError
 
 
 class Command(BaseCommand):

@@ -13,9 +13,9 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.errors import ApplicationError
 from recommender import inference
 from recommender.ml.datasets.ccp import DatasetError
-from shop.errors import ApplicationError
 from training.complement.evaluate import (
     METHODS,
     QUERY_MATCHES,

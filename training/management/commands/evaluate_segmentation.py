@@ -6,9 +6,9 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.errors import ApplicationError
 from recommender.inference import segmenter
 from recommender.ml.datasets.ccp import DatasetError
-from shop.errors import ApplicationError
 from training.segmentation.evaluate import SPLITS, evaluate_ccp, split_of
 
 
