@@ -13,6 +13,7 @@ from shop.models import Product
 
 #: The session key under which an anonymous visitor's random owner key is kept.
 VISITOR_SESSION_KEY = "photo_search_visitor"
+NO_GARMENT_MESSAGE = "We found no garment: draw a box around it."
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,6 @@ class PhotoSearchView:
         if self.search.status != PhotoSearch.Status.DONE:
             return ""
         if not self.garments:
-            from recommender.services.photo_search import NO_GARMENT_MESSAGE
-
             return NO_GARMENT_MESSAGE
         return ""
 

@@ -19,10 +19,10 @@ from django.db import connection, transaction
 from PIL import Image
 
 from recommender import inference
+from recommender.ml.colour.lab import colour_statistics
 from recommender.ml.weights import WeightsError
 from recommender.models import COMPLEMENT_TARGETS, ComplementVector, Garment
 from recommender.selectors.complements import ComplementQuery
-from recommender.services.outfits import colour_statistics
 from shop.models import Product
 
 logger = logging.getLogger(__name__)

@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.dispatch import enqueue_on_commit
 from core.errors import ApplicationError
 from recommender import inference
 from recommender.ml.colour.look import LOOK_DIM, look_vector, measure_garment, named_colour_features
@@ -59,9 +60,7 @@ def product_index_request(*, product: Product) -> GarmentVector:
         product=product,
         defaults={"status": GarmentVector.Status.PENDING, "error": "", "slot": product.category.slot},
     )
-    from recommender.tasks import embed_product
-
-    embed_product.delay_on_commit(product.pk)
+    enqueue_on_commit("recommender.tasks.embed_product", product.pk)
     return vector
 
 

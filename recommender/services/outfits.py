@@ -23,8 +23,10 @@ from PIL import Image
 
 from core.errors import ApplicationError
 from recommender import inference
-from recommender.ml.colour.lab import garment_lab_pixels
+from recommender.ml.colour.lab import colour_statistics
 from recommender.models import Garment, OutfitPhoto
+from recommender.services.complements import street_support_refresh
+from recommender.services.indexing import vectors_changed
 
 #: Street photos are kept small: they are shown as thumbnails that back a pairing.
 STREET_PHOTO_SIDE = 640
@@ -50,18 +52,6 @@ def _jpeg(image: Image.Image, *, side: int | None = None, quality: int = 88) -> 
     image.save(buffer, format="JPEG", quality=quality)
     data = buffer.getvalue()
     return data, f"{hashlib.sha256(data).hexdigest()[:32]}.jpg"
-
-
-def colour_statistics(crop: Image.Image, mask: np.ndarray | None) -> dict:
-    """CIELAB statistics of the garment's own pixels (never the background)."""
-    lab = garment_lab_pixels(crop, mask)
-    if len(lab) == 0:
-        return {}
-    return {
-        "lab_mean": [round(float(v), 2) for v in lab.mean(axis=0)],
-        "lab_std": [round(float(v), 2) for v in lab.std(axis=0)],
-        "pixels": int(len(lab)),
-    }
 
 
 @transaction.atomic
@@ -253,8 +243,6 @@ def outfits_ingest(
                 report.current += 1
                 continue
             _store(report, source, outfit, segmenter_version=version)
-    from recommender.services.complements import street_support_refresh
-    from recommender.services.indexing import vectors_changed
 
     # The street outfits that back each pairing may have changed: every product's are looked up again
     # (one statement; also fills in products indexed before any outfit was ingested).

@@ -33,7 +33,9 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from PIL import Image
 
+from core.dispatch import enqueue_on_commit
 from core.errors import ApplicationError
+from core.tasks import TRANSIENT_ERRORS
 from recommender import inference
 from recommender.ml.images import ImageError, open_image
 from recommender.models import Garment, OutfitPhoto, PhotoSearch, PhotoSearchMatch
@@ -56,8 +58,6 @@ MIN_BOX_SIDE = 8
 MAX_BOXES = 8
 #: The outline is traced on the garment's mask scaled to at most this many pixels a side.
 OUTLINE_GRID = 96
-
-NO_GARMENT_MESSAGE = "We found no garment: draw a box around it."
 
 
 class SearchConflict(ApplicationError):
@@ -138,9 +138,7 @@ def photo_search_create(
 
 
 def _queue(search: PhotoSearch) -> None:
-    from recommender.tasks import run_photo_search
-
-    run_photo_search.delay_on_commit(str(search.pk))
+    enqueue_on_commit("recommender.tasks.run_photo_search", str(search.pk))
 
 
 # --- running a search -----------------------------------------------------------------------------
@@ -221,8 +219,6 @@ def photo_search_run(*, search_id) -> PhotoSearch | None:
     Transient errors (database, broker) propagate, so the task retries from the same step;
     anything else fails the search with a reason the customer can read. A search deleted while
     its job runs stops the job quietly (``None``), and the files the job wrote are deleted."""
-    from recommender.tasks import TRANSIENT
-
     with _job_lock(search_id) as locked:
         if not locked:
             logger.info("Photo search %s is already being run by another worker", search_id)
@@ -243,7 +239,7 @@ def photo_search_run(*, search_id) -> PhotoSearch | None:
                     _match(search)
             except SearchGone:
                 raise
-            except TRANSIENT:
+            except TRANSIENT_ERRORS:
                 if _search_exists(search_id):
                     raise
                 raise SearchGone(search_id) from None

@@ -118,3 +118,15 @@ def exposed_lab_pixels(image: Image.Image, mask: np.ndarray | None = None, *, ma
     gain = exposure_gain(image)
     pixels = lab_to_rgb(garment_lab_pixels(image, mask, max_pixels=max_pixels)).astype(np.float64)
     return rgb_to_lab(np.clip(pixels * gain, 0, 255))
+
+
+def colour_statistics(crop: Image.Image, mask: np.ndarray | None) -> dict:
+    """CIELAB statistics of the garment's own pixels (never the background)."""
+    lab = garment_lab_pixels(crop, mask)
+    if len(lab) == 0:
+        return {}
+    return {
+        "lab_mean": [round(float(v), 2) for v in lab.mean(axis=0)],
+        "lab_std": [round(float(v), 2) for v in lab.std(axis=0)],
+        "pixels": int(len(lab)),
+    }
