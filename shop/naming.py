@@ -4,7 +4,8 @@ A plain garment is named by its main colour ("Navy dress"), with its second colo
 covers a good part of it ("Navy and white dress"). A striped or checked garment is named by the
 pattern and the two colours that make it, when they contrast ("Navy and white striped T-shirt");
 a print by its main colours ("Navy and white print dress"). Only measured attributes are used:
-palette shade names ("charcoal", "burgundy"), second colours and the pattern, never style words.
+palette shade names ("charcoal", "burgundy"), second colours, the pattern and the measured
+lightness of the main colour against its name's reference ("dark navy"), never style words.
 
 Demo catalogs (:func:`product_demo_name`) hold many garments alike; a name already given
 :data:`REPEAT_LIMIT` times in a category takes the next measured detail, so a category page does
@@ -24,6 +25,8 @@ SECOND_SHARE = 0.25
 CONTRAST_LIGHTNESS = 20.0
 #: A print is named by its colours when its second colour covers this share.
 PRINT_SHARE = 0.2
+#: A main colour this much lighter or darker (L*) than its palette name's reference is "light" or "dark".
+TONE_LIGHTNESS = 10.0
 #: A demo name may repeat this many times in a category before the next measured detail is added.
 REPEAT_LIMIT = 2
 PATTERN_WORDS = {"striped": "striped", "checked": "checked", "printed": "print"}
@@ -48,7 +51,7 @@ def _join(names: Sequence[str]) -> str:
 def colour_words(colours: Sequence[dict], pattern: str = "", *, detail: int = 0) -> str:
     """The words before the garment's noun ("navy and white striped"); "" when nothing is measured.
 
-    ``detail`` 1 adds any second measured colour; 2 also adds the measured pattern."""
+    ``detail`` 1 adds any second measured colour; 2 also the measured tone (light, dark) and stripes or checks."""
     named = [c for c in colours if c.get("name")]
     if not named:
         return ""
@@ -67,9 +70,22 @@ def colour_words(colours: Sequence[dict], pattern: str = "", *, detail: int = 0)
     if detail >= 1 and not second:
         second = [c for c in named[1:] if c["name"] != main["name"]]
     words = _join([main["name"], *(c["name"] for c in second[:1])])
-    if detail >= 2 and pattern_word:
-        words = f"{words} {pattern_word}"
+    if detail >= 2:
+        tone = _tone(main)
+        words = f"{tone} {words}" if tone else words
+        if pattern in ("striped", "checked"):  # a print on one colour is too often folds or texture
+            words = f"{words} {pattern_word}"
     return words
+
+
+def _tone(entry: dict) -> str:
+    """ "light" or "dark" when the measured main colour is clearly lighter or darker than its palette
+    name's reference (:data:`TONE_LIGHTNESS`); never for black, white and grey."""
+    name = str(entry.get("name", ""))
+    if not entry.get("lab") or name not in NAMES or _family(entry) in ("black", "white", "grey") or " " in name:
+        return ""
+    difference = float(entry["lab"][0]) - float(PALETTE_LAB[NAMES.index(name)][0])
+    return "light" if difference >= TONE_LIGHTNESS else "dark" if difference <= -TONE_LIGHTNESS else ""
 
 
 def product_name(*, noun: str, colours: Sequence[dict], pattern: str = "", detail: int = 0) -> str:
