@@ -2,30 +2,22 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector, TrigramWordSimilarity
-from django.db import connection
 from django.db.models import (
     DecimalField,
     ExpressionWrapper,
     F,
-    FloatField,
-    Func,
-    Q,
     QuerySet,
     Sum,
-    TextField,
-    Value,
 )
-from django.db.models.functions import Coalesce, Concat, Lower
 
 from shop.errors import ApplicationError
 from shop.models import Cart, Category, Colour, Order, Product
+from shop.search.query import search, suggestions
 from shop.validators import clean_text
 
 SORTS: dict[str, tuple[str, ...]] = {
@@ -108,93 +100,14 @@ class ProductFilters:
 
 
 # --- Search -----------------------------------------------------------------------------------
-# PostgreSQL full-text search over what a shopper types about a garment (name, category, colour
-# names, pattern, brand; never the description, whose boilerplate matched "red" in "measured"),
-# whole words with English stemming ("dresses" finds "dress"), plus trigram word similarity for
-# typos ("denin" finds "denim"). Every word must match, one way or the other; results are ranked.
-SEARCH_CONFIG = "english"
-SEARCH_MAX_WORDS = 8
-SEARCH_TYPO_MIN_LENGTH = 4  # shorter words have too few trigrams to tell a typo from another word
-SEARCH_TYPO_SIMILARITY = 0.4
-_WORD = re.compile(r"\w+", re.UNICODE)
+# shop/search/: shoppers' words (synonyms.toml) read as categories, measured colours and patterns,
+# matched and ranked in PostgreSQL (full text + pg_trgm). The pages and the API share it.
 
 
-class _ColourNamesText(Func):
-    """The product's colour names as text (``["navy", "sand"]``), for the search document."""
-
-    template = "COALESCE(jsonb_path_query_array(%(expressions)s, '$[*].name')::text, '')"
-    output_field = TextField()
-
-
-def _search_words(q: str) -> list[str]:
-    return [word.lower() for word in _WORD.findall(q.replace("_", " "))][:SEARCH_MAX_WORDS]
-
-
-def _stop_words(words: list[str]) -> set[str]:
-    """Words that PostgreSQL's English dictionary drops ("the", "with"): they match everything."""
-    if not words:
-        return set()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT w FROM unnest(%s::text[]) AS w WHERE numnode(plainto_tsquery(%s::regconfig, w)) = 0",
-            [words, SEARCH_CONFIG],
-        )
-        return {row[0] for row in cursor.fetchall()}
-
-
-def _search(qs: QuerySet[Product], q: str) -> QuerySet[Product]:
-    words = [w for w in dict.fromkeys(_search_words(q)) if w]
-    if not words:  # only punctuation or symbols: nothing to look for
-        return qs.none().annotate(search_rank=Value(0.0, output_field=FloatField()))
-    content = [w for w in words if w not in _stop_words(words)]
-    if not content:
-        return qs.annotate(search_rank=Value(0.0, output_field=FloatField()))
-    document = (
-        SearchVector("name", weight="A", config=SEARCH_CONFIG)
-        + SearchVector("category__name", weight="A", config=SEARCH_CONFIG)
-        + SearchVector(_ColourNamesText("colours"), weight="A", config=SEARCH_CONFIG)
-        + SearchVector("colour", "pattern", weight="B", config=SEARCH_CONFIG)
-        + SearchVector("brand", weight="B", config=SEARCH_CONFIG)
-    )
-    plain_text = Lower(
-        Concat(
-            "name",
-            Value(" "),
-            "category__name",
-            Value(" "),
-            _ColourNamesText("colours"),
-            Value(" "),
-            "colour",
-            Value(" "),
-            "pattern",
-            Value(" "),
-            "brand",
-            output_field=TextField(),
-        )
-    )
-    any_word = SearchQuery(content[0], config=SEARCH_CONFIG)
-    for word in content[1:]:
-        any_word |= SearchQuery(word, config=SEARCH_CONFIG)
-    annotations = {"search_document": document, "search_text": plain_text}
-    match = Q()
-    similarity_sum = Value(0.0, output_field=FloatField())
-    for i, word in enumerate(content):
-        word_match = Q(search_document=SearchQuery(word, config=SEARCH_CONFIG))
-        if len(word) >= SEARCH_TYPO_MIN_LENGTH:
-            annotations[f"search_sim_{i}"] = TrigramWordSimilarity(Value(word), "search_text")
-            word_match |= Q(**{f"search_sim_{i}__gte": SEARCH_TYPO_SIMILARITY})
-            similarity_sum = similarity_sum + F(f"search_sim_{i}")
-        match &= word_match
-    return (
-        qs.annotate(**annotations)
-        .filter(match | Q(sku__iexact="".join(words)) | Q(sku__iexact=q.strip().replace("\x00", "")))
-        .annotate(
-            search_rank=ExpressionWrapper(
-                Coalesce(SearchRank(F("search_document"), any_word), 0.0) + 0.1 * similarity_sum,
-                output_field=FloatField(),
-            )
-        )
-    )
+def search_suggestions(*, q: str, limit: int = 4) -> list[str]:
+    """Queries close to ``q`` that find products on sale ("did you mean ..."), for a search without results."""
+    on_sale = Product.objects.filter(is_active=True)
+    return suggestions(q, available=lambda query: search(on_sale, query).exists(), limit=limit)
 
 
 def product_list(*, filters: ProductFilters = ProductFilters(), include_inactive: bool = False) -> QuerySet[Product]:
@@ -202,7 +115,7 @@ def product_list(*, filters: ProductFilters = ProductFilters(), include_inactive
     if not include_inactive:
         qs = qs.filter(is_active=True)
     if filters.q:
-        qs = _search(qs, filters.q)
+        qs = search(qs, filters.q)
     if filters.category:
         qs = qs.filter(category__slug=filters.category)
     if filters.slot:

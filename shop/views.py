@@ -33,12 +33,14 @@ def product_list(request: HttpRequest) -> HttpResponse:
     page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    no_results = page.paginator.count == 0
     return render(
         request,
         "shop/product_list.html",
         {
             "page": page,
             "filters": filters,
+            "suggestions": selectors.search_suggestions(q=filters.q) if no_results and filters.q else [],
             "query": query.urlencode(),
             "categories": selectors.category_list(),
             "slots": Category.Slot.choices,

@@ -34,3 +34,22 @@ def bomb_png(width=20_000, height=15_000) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=False)
     return buffer.getvalue()
+
+
+def garment_image(stripes=((25, 35, 70),), *, size=(240, 320), background=(235, 235, 235), stripe=12) -> Image.Image:
+    """A garment-shaped block on a light background, in horizontal stripes of the given colours
+    (one colour: a plain garment), and its mask."""
+    image = Image.new("RGB", size, background)
+    w, h = size
+    for i, y in enumerate(range(h // 8, h * 7 // 8, stripe)):
+        image.paste(Image.new("RGB", (w * 3 // 4 - w // 4, stripe), stripes[i % len(stripes)]), (w // 4, y))
+    return image
+
+
+def garment_mask(size=(240, 320)):
+    import numpy as np
+
+    w, h = size
+    mask = np.zeros((h, w), dtype=bool)
+    mask[h // 8 : h * 7 // 8, w // 4 : w * 3 // 4] = True
+    return mask

@@ -20,8 +20,9 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 
 from shop.errors import ApplicationError
-from shop.imaging import measure_colours
+from shop.imaging import ColourAnalysis, measure_colours
 from shop.models import Category, Product
+from shop.naming import product_demo_name
 from shop.services.catalog import product_set_image, unique_slug
 from shop.validators import clean_text, image_upload_clean
 
@@ -203,23 +204,23 @@ def _stable_int(text: str, low: int, high: int) -> int:
     return low + digest % (high - low + 1)
 
 
-def _read_image(row: ImportRow, known: Product | None) -> tuple[bytes, str]:
-    """The photo's bytes and its measured colour name (reused when the same photo was imported before)."""
+def _read_image(row: ImportRow, known: Product | None) -> tuple[bytes, ColourAnalysis]:
+    """The photo's bytes and its measured colours (reused when the same photo was imported before)."""
     if row.image is None:
-        return b"", ""
+        return b"", ColourAnalysis()
     try:
         data = row.image.read_bytes()
     except OSError as exc:
         raise RowError(f"image {row.image.name} cannot be read ({exc.strerror or exc})") from exc
     if known is not None and known.colour_names and known.image_sha256 == hashlib.sha256(data).hexdigest():
-        return data, known.colour_names[0]
+        return data, ColourAnalysis(colours=known.colours, pattern=known.pattern)
     try:
         clean = image_upload_clean(data)  # the one upload rule: still JPEG/PNG/WebP, size limits
     except ValidationError as exc:
         raise RowError(f"image {row.image.name}: {exc.messages[0]}") from exc
     from recommender.inference import product_garment_mask
 
-    return clean.content.read(), measure_colours(clean.image, product_garment_mask(clean.image)).main_name
+    return clean.content.read(), measure_colours(clean.image, product_garment_mask(clean.image))
 
 
 def _price(value: str) -> Decimal:
@@ -232,7 +233,7 @@ def _price(value: str) -> Decimal:
     return price.quantize(Decimal("0.01"))
 
 
-def _fields(row: ImportRow, colour: str) -> dict:
+def _fields(row: ImportRow, colour: ColourAnalysis) -> dict:
     if not row.sku:
         raise RowError("sku is empty")
     category = _category(row.category)
@@ -240,12 +241,14 @@ def _fields(row: ImportRow, colour: str) -> dict:
         low, high = _PRICE_RANGES.get(row.category, (19, 99))
         noun = _SINGULAR.get(row.category, category.name.lower())
         return {
-            "name": f"{colour.capitalize()} {noun}" if colour else noun.capitalize(),
+            "name": product_demo_name(
+                noun=noun, colours=colour.colours, pattern=colour.pattern, category=category, sku=row.sku
+            ),
             "brand": _DEMO_BRANDS[_stable_int(row.sku + "b", 0, len(_DEMO_BRANDS) - 1)],
             "price": Decimal(_stable_int(row.sku, low, high)) - Decimal("0.01"),
             "category": category,
             "description": "Demo product: photo from the clothing-small dataset (CC0); "
-            "name from its class and measured colour, price and stock made up.",
+            "name from its class and measured colours and pattern, price and stock made up.",
             "stock": _stable_int(row.sku + "s", 0, 25),
         }
     if not row.name:

@@ -90,7 +90,16 @@ _ANCHOR_LAB: np.ndarray = np.concatenate(
 )
 
 NEUTRAL_CHROMA = 6.0
-_NEUTRAL_ENTRIES = np.hypot(_ANCHOR_LAB[:, 1], _ANCHOR_LAB[:, 2]) < NEUTRAL_CHROMA
+_ANCHOR_CHROMA = np.hypot(_ANCHOR_LAB[:, 1], _ANCHOR_LAB[:, 2])
+_ANCHOR_HUE = np.degrees(np.arctan2(_ANCHOR_LAB[:, 2], _ANCHOR_LAB[:, 1])) % 360
+_NEUTRAL_ENTRIES = _ANCHOR_CHROMA < NEUTRAL_CHROMA
+#: A tinted colour is never named by a coloured entry whose hue is further than this (degrees of
+#: the a*b* plane): CIEDE2000 weighs hue little at low chroma, so a dark aubergine lining (hue
+#: 343°) came out "chocolate" (hue 43°); it is black, or a name of its own hue.
+NAME_HUE = 50.0
+#: A vivid colour (chroma at least :data:`VIVID_CHROMA`) is never named by an entry with less than
+#: half its chroma: ΔE2000 discounts chroma differences there, so a royal-blue dress came out "navy".
+VIVID_CHROMA = 30.0
 
 #: A colour needs this share of the garment to be named (smaller ones are trims, prints, shadows).
 MIN_SHARE = 0.15
@@ -136,11 +145,18 @@ def name_lab(lab: np.ndarray) -> np.ndarray:
     """Palette names of Lab colours of shape (..., 3): the nearest entry by CIEDE2000.
 
     A neutral colour (chroma below :data:`NEUTRAL_CHROMA`) is named among the neutrals only: a
-    bright white is "white", never "cream"."""
+    bright white is "white", never "cream". A tinted one is named among the neutrals and the
+    entries of its own hue (:data:`NAME_HUE`), a vivid one never by a muted entry (:data:`VIVID_CHROMA`)."""
     lab = np.asarray(lab, dtype=np.float64)
     distances = delta_e_2000(lab[..., None, :], _ANCHOR_LAB)
-    neutral = np.hypot(lab[..., 1], lab[..., 2]) < NEUTRAL_CHROMA
+    chroma = np.hypot(lab[..., 1], lab[..., 2])
+    neutral = chroma < NEUTRAL_CHROMA
     distances = np.where(neutral[..., None] & ~_NEUTRAL_ENTRIES, np.inf, distances)
+    hue = np.degrees(np.arctan2(lab[..., 2], lab[..., 1])) % 360
+    hue_gap = np.abs((hue[..., None] - _ANCHOR_HUE + 180) % 360 - 180)
+    off_hue = ~neutral[..., None] & ~_NEUTRAL_ENTRIES & (hue_gap > NAME_HUE)
+    too_muted = (chroma[..., None] >= VIVID_CHROMA) & (_ANCHOR_CHROMA < chroma[..., None] / 2)
+    distances = np.where(off_hue | too_muted, np.inf, distances)
     return np.asarray(_ANCHOR_NAMES, dtype=object)[distances.argmin(axis=-1)]
 
 
