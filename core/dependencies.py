@@ -40,13 +40,14 @@ def _is_storage_server_error(exc: BaseException) -> bool:
 def unavailable_dependency(exc: BaseException) -> str | None:
     """The dependency whose outage ``exc`` (or an exception it was raised from) reports; None for anything else."""
     seen = 0
-    while exc is not None and seen < 5:
-        if isinstance(exc, OperationalError | InterfaceError):
+    current: BaseException | None = exc
+    while current is not None and seen < 5:
+        if isinstance(current, OperationalError | InterfaceError):
             return DATABASE
-        if isinstance(exc, _redis_errors()):
+        if isinstance(current, _redis_errors()):
             return REDIS
-        if isinstance(exc, _storage_errors()) or _is_storage_server_error(exc):
+        if isinstance(current, _storage_errors()) or _is_storage_server_error(current):
             return STORAGE
-        exc = exc.__cause__ or exc.__context__
+        current = current.__cause__ or current.__context__
         seen += 1
     return None

@@ -23,6 +23,7 @@ def unavailable_response(request: HttpRequest, dependency: str) -> HttpResponse:
     """503 in the shape the caller reads: the API's JSON error, or a plain page (no template context
     processors: they may need the very server that is down)."""
     message = MESSAGES[dependency]
+    response: HttpResponse
     if request.path.startswith("/api/"):
         response = JsonResponse(
             {"error": {"code": "unavailable", "message": message, "details": {"dependency": dependency}}}, status=503

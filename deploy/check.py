@@ -107,7 +107,8 @@ class Shopper:
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
-        self._thread.join(timeout=30)
+        if self._thread is not None:
+            self._thread.join(timeout=30)
 
     def since(self, moment: float) -> list[Answer]:
         return [a for a in self.answers if a.started >= moment]
@@ -290,7 +291,7 @@ class Check:
         steps["photo_search_upload"] = upload.status_code
         search_id = upload.json().get("id") if upload.status_code == 202 else None
         results = self.wait_photo_searches([search_id], timeout=240) if search_id else {}
-        body = results.get(search_id, {})
+        body = results.get(search_id, {}) if search_id else {}
         found = sum(len(g.get("similar", [])) + len(g.get("complements", [])) for g in body.get("garments", []))
         steps["photo_search"] = {
             "status": body.get("status"),
@@ -476,7 +477,8 @@ class Check:
     def postgres_restart(self, shopper: Shopper) -> None:
         product_id = self.t.sql("SELECT id FROM shop_product WHERE sku = %s", [self.smoke_skus[1]])[0][0]
         orders_before = {row[0] for row in self.t.sql("SELECT number FROM shop_order")}
-        stop, answered = threading.Event(), []
+        stop = threading.Event()
+        answered: list[tuple[int, str | None]] = []
         orders = threading.Thread(target=self._orders_during, args=(product_id, stop, answered), daemon=True)
         orders.start()
         time.sleep(2)
@@ -583,7 +585,8 @@ class Check:
                 break
             time.sleep(1)
         results = self.wait_photo_searches([search_id], timeout=240) if search_id else {}
-        finished = results.get(search_id, {}).get("status") == "done"
+        retried = results.get(search_id, {}) if search_id else {}
+        finished = retried.get("status") == "done"
         serving = shopper.whole_since(back) or time.monotonic()
         self._fault(
             "s3_outage",
@@ -596,7 +599,7 @@ class Check:
             uploads_during_outage=_count(d["status"] for d in during),
             message_during_outage=next((d["message"] for d in during if d["message"]), None),
             half_saved_rows=sum(half_saved),
-            retried_search=results.get(search_id, {}).get("status"),
+            retried_search=retried.get("status"),
             answers=shopper.summary(down_at),
         )
 

@@ -120,14 +120,15 @@ class Process:
                 pass
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
-        if not self.running:
+        popen = self.popen
+        if popen is None or popen.poll() is not None:  # not running
             return
         self.send(sig)
         try:
-            self.popen.wait(timeout=timeout)
+            popen.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.send(signal.SIGKILL)
-            self.popen.wait(timeout=10)
+            popen.wait(timeout=10)
 
     def kill(self) -> None:
         """SIGKILL the process and its children at once, as a crashed machine would."""
@@ -580,7 +581,9 @@ class Topology:
         return self
 
     def describe(self) -> str:
-        return ", ".join(f"{name} (pid {p.popen.pid})" for name, p in self.processes.items() if p.running)
+        return ", ".join(
+            f"{name} (pid {p.popen.pid})" for name, p in self.processes.items() if p.popen is not None and p.running
+        )
 
     def stop(self) -> None:
         order = ["beat", "photo-search", "web"] + [n for n in self.processes if n.startswith("indexing")]

@@ -49,6 +49,7 @@ class LoginRateLimitMiddleware:
         if not wait:
             return None
         message = f"Too many failed sign-in attempts. Try again in {wait} s."
+        response: HttpResponse
         if request.path.startswith("/api/"):
             response = JsonResponse(
                 {"error": {"code": "throttled", "message": message, "details": {"retry_after_seconds": wait}}},

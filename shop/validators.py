@@ -15,6 +15,7 @@ import io
 import math
 import re
 from dataclasses import dataclass
+from typing import cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -85,7 +86,7 @@ class CleanImage:
 
     @property
     def name(self) -> str:
-        return self.content.name
+        return cast(str, self.content.name)  # always built with its name (see image_upload_clean)
 
 
 def _read_all(upload) -> bytes:

@@ -12,7 +12,7 @@ with exit_on_configuration_error():
     for _variable in ("DATABASE_URL", "REDIS_URL"):
         if not env(_variable, default=""):
             raise ConfigurationError(_variable, "is not set; production settings never start embedded servers.")
-EMBEDDED_SERVICES: dict = {}
+EMBEDDED_SERVICES = {}
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 from django.conf import settings
@@ -54,6 +55,9 @@ from recommender.selectors.freshness import (
 from recommender.selectors.hnsw import hnsw_scan
 from recommender.selectors.indexing import current_complement_version, current_version
 from shop.models import Category, Product
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 #: A pairing is "worn together in N street outfits like this" from this many outfits on.
 MIN_STREET_SUPPORT = 2
@@ -139,16 +143,20 @@ def _product_question(product: Product, targets: tuple[str, ...], version: str) 
     )
 
 
-def _ranked_candidates(question: ComplementQuery) -> QuerySet[ComplementVector]:
+class _Distance(TypedDict):
+    distance: float
+
+
+def _ranked_candidates(question: ComplementQuery) -> QuerySet[WithAnnotations[ComplementVector, _Distance]]:
     """The candidates of the question's slots, nearest its query vector first (a partial HNSW index's scan)."""
     qs = ComplementVector.objects.filter(slot__in=list(question.targets), model_version=question.model_version)
     if question.requires is not None:
         qs = qs.filter(question.requires)
-    return (
-        qs.exclude(product_id=question.exclude_product_id)
-        .annotate(distance=CosineDistance("candidate", question.query))
-        .order_by("distance")
-    )
+    if question.exclude_product_id is None:
+        qs = qs.exclude(product_id__isnull=True)  # what ``exclude(product_id=None)`` asks: the SQL is unchanged
+    else:
+        qs = qs.exclude(product_id=question.exclude_product_id)
+    return qs.annotate(distance=CosineDistance("candidate", question.query)).order_by("distance")
 
 
 def _ranked_candidate_ids(question: ComplementQuery, *, limit: int) -> list[int]:
@@ -275,15 +283,15 @@ LOOK_DELTA_E = 18.0
 def _street_look_check(checks: Sequence[tuple[int, str | None, tuple[float, ...] | None]]) -> set[tuple]:
     """Which (street photo, slot, colour) checks hold: the photo has a garment of that slot within
     :data:`LOOK_DELTA_E` of that colour. One query for every photo's garments, one vectorised ΔE."""
-    checks = [c for c in set(checks) if c[1] and c[2] is not None]
-    if not checks:
+    wanted = [(photo, slot, lab) for photo, slot, lab in set(checks) if slot and lab is not None]
+    if not wanted:
         return set()
     garments: dict[tuple[int, str], list[tuple[float, ...]]] = {}
     for photo, slot, lab in Garment.objects.filter(
-        photo_id__in={c[0] for c in checks}, is_street=True, colour__lab_mean__isnull=False
+        photo_id__in={c[0] for c in wanted}, is_street=True, colour__lab_mean__isnull=False
     ).values_list("photo_id", "slot", "colour__lab_mean"):
         garments.setdefault((photo, slot), []).append(tuple(lab))
-    pairs = [(c, lab) for c in checks for lab in garments.get((c[0], c[1]), ())]
+    pairs = [(c, lab) for c in wanted for lab in garments.get((c[0], c[1]), ())]
     if not pairs:
         return set()
     near = delta_e_2000(np.asarray([c[2] for c, _ in pairs]), np.asarray([lab for _, lab in pairs])) < LOOK_DELTA_E
@@ -297,8 +305,8 @@ def _reasons(product: Product, chosen: list[Product], ranking: _Ranking) -> dict
     evidence, own_lab = ranking.evidence, ranking.lab
     missing = [p.pk for p in chosen if p.pk not in evidence]
     if missing:
-        own_lab, found = _evidence(product, missing)
-        evidence = {**evidence, **found}
+        own_lab, more = _evidence(product, missing)
+        evidence = {**evidence, **more}
     reasons = {}
     for candidate in chosen:
         found = evidence.get(candidate.pk, _Evidence())
@@ -322,9 +330,17 @@ class _Ranking:
     lab: tuple[float, ...] | None = None
     evidence: dict[int, _Evidence] = field(default_factory=dict)
 
+    def indexed(self) -> tuple[RankedList, str]:
+        """The ranked candidates and the model that ranked them, of a product that is indexed."""
+        if self.ranked is None or self.version is None:
+            raise LookupError("the product has no complement ranking (not indexed)")
+        return self.ranked, self.version
+
 
 def _ranking(product: Product, targets: tuple[str, ...] | None) -> _Ranking:
-    version = current_complement_version() if targets is not None else None
+    if targets is None:
+        return _Ranking()
+    version = current_complement_version()
     if version is None:
         return _Ranking()
     # One query: the product's own vector is read inside the HNSW query, which finds nothing without it.
@@ -343,16 +359,16 @@ def _merged_ranking(product: Product, targets: tuple[str, ...] | None, ranking: 
     """``ranking`` after the vectors of the ``written`` products changed: one query for the distances of
     those of the answering slots (and one for the reasons of any that now rank among the first), none
     when there are none. ``None``: search again (the product's own vectors changed, or it had none)."""
-    if ranking.ranked is None or targets is None or product.pk in written:
+    if ranking.ranked is None or ranking.version is None or targets is None or product.pk in written:
         return None
-    written = written.of_slots(targets)
-    if not written:
+    changed = written.of_slots(targets)
+    if not changed:
         return ranking
     question = _product_question(product, targets, ranking.version)
-    fresh = _ranked_candidates(question).filter(product_id__in=written).order_by().values_list("product_id", "distance")
-    ranked = ranking.ranked.merged(written, fresh, limit=settings.RECOMMENDER_CANDIDATES)
-    evidence = {pk: found for pk, found in ranking.evidence.items() if pk not in written}
-    missing = [pk for pk in ranked.ids if pk in written]
+    fresh = _ranked_candidates(question).filter(product_id__in=changed).order_by().values_list("product_id", "distance")
+    ranked = ranking.ranked.merged(changed, fresh, limit=settings.RECOMMENDER_CANDIDATES)
+    evidence = {pk: found for pk, found in ranking.evidence.items() if pk not in changed}
+    missing = [pk for pk in ranked.ids if pk in changed]
     if missing:
         evidence.update(_evidence(product, missing)[1])
     return _Ranking(ranked, ranking.version, ranking.lab, evidence)
@@ -491,7 +507,8 @@ def _complements_for(
     # The curators' rules are cached apart from the ranking: a pin or a block never invalidates a ranking.
     blocked, pin_order = rules_cached("complements", (product.pk,), lambda: _rules(product), state=state)
     pinned = first_on_sale(pin_order, k=k)
-    if not look_slots or ranking.ranked is None:
+    # No ranking without targets: ``_ranking`` gives none, and ``_merged_ranking`` keeps none.
+    if not look_slots or ranking.ranked is None or targets is None:
         items = [Suggestion(p, "Picked by our stylists", pinned=True, slot=p.category.slot) for p in pinned]
         if items:
             return Complements(items)
@@ -550,7 +567,8 @@ def _look_order(
     look_slots: tuple[str, ...],
     state: RecommendationState | None = None,
 ) -> _LookOrder:
-    pool = _garbs(products_in_order_query(ranking.ranked.ids))  # whatever their stock
+    ranked, _ = ranking.indexed()
+    pool = _garbs(products_in_order_query(ranked.ids))  # whatever their stock
     # Every look chooses among the same shoes: read once per catalog write, whatever their stock.
     shoes = cached_while_unchanged("shoes", (), lambda: _shoe_pool(on_sale=False), state=state)
     main_picks, shoe_picks = _scored_picks(
@@ -626,9 +644,10 @@ def _picks(
     """The pieces to show per look slot, scored over every candidate on sale now (no product loaded)."""
     main = look_slots[0]
     # One query for what of the model's ranking is on sale now; an exact search fills a short list.
-    pool = _garbs_on_sale([pk for pk in ranking.ranked.ids if pk not in exclude])
+    ranked, version = ranking.indexed()
+    pool = _garbs_on_sale([pk for pk in ranked.ids if pk not in exclude])
     if len(pool) < k:
-        ids = _exact_candidate_ids(_product_question(product, targets, ranking.version), k=k, exclude=exclude)
+        ids = _exact_candidate_ids(_product_question(product, targets, version), k=k, exclude=exclude)
         if len(ids) > len(pool):
             pool = _garbs_on_sale(ids)
     shoes = [g for g in _shoe_pool(on_sale=True) if g.pk not in exclude]
@@ -659,7 +678,8 @@ def _scored_picks(
     look's main piece."""
     main = look_slots[0]
     own = _garb(product)
-    distances = dict(zip(ranking.ranked.ids, ranking.ranked.distances, strict=True))
+    ranked, _ = ranking.indexed()
+    distances = dict(zip(ranked.ids, ranked.distances, strict=True))
     model = model_terms({g.pk: distances[g.pk] for g in pool if g.pk in distances})
     layers: dict[int, float] = {}
     if any(g.slot == Category.Slot.OUTERWEAR for g in pool):

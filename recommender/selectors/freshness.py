@@ -113,8 +113,8 @@ def recommendations_state() -> RecommendationState:
             inference.stylist_priors().version[:12],
         ]
     )
-    counters = [_counter(*row[i : i + 3]) for i in range(0, 12, 3)]
-    return RecommendationState(models, *counters, vector_head=row[12], snapshot=row[13])
+    catalog, ranking, rules, vectors = (_counter(*row[i : i + 3]) for i in range(0, 12, 3))
+    return RecommendationState(models, catalog, ranking, rules, vectors=vectors, vector_head=row[12], snapshot=row[13])
 
 
 def catalog_changes() -> str:

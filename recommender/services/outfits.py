@@ -8,12 +8,13 @@ by the garment embedder in service.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, cast
 
 import numpy as np
 from django.conf import settings
@@ -40,6 +41,12 @@ class GarmentCut(Protocol):
     confidence: float
     crop: Image.Image
     mask: np.ndarray | None
+
+
+class SegmentedCut(GarmentCut, Protocol):
+    """A segmenter's cut: its slot is its ``kind``."""
+
+    kind: str
 
 
 def _jpeg(image: Image.Image, *, side: int | None = None, quality: int = 88) -> tuple[bytes, str]:
@@ -90,10 +97,10 @@ def garments_replace(
     for garment in old:
         if garment.crop:
             name = garment.crop.name
-            transaction.on_commit(lambda name=name, storage=garment.crop.storage: storage.delete(name))
+            transaction.on_commit(functools.partial(garment.crop.storage.delete, name))
     rows = []
     for cut in cuts:
-        slot = getattr(cut, "slot", None) or cut.kind
+        slot = getattr(cut, "slot", None) or cast(SegmentedCut, cut).kind
         if slot not in Garment.SLOTS:
             raise ApplicationError(f"{slot!r} is not a garment slot.")
         data, name = _jpeg(cut.crop)
@@ -170,7 +177,7 @@ def outfit_photo_delete(*, photo: OutfitPhoto) -> None:
     names += [(g.crop.storage, g.crop.name) for g in photo.garments.all() if g.crop]
     photo.delete()
     for storage, name in names:
-        transaction.on_commit(lambda storage=storage, name=name: storage.delete(name))
+        transaction.on_commit(functools.partial(storage.delete, name))
 
 
 def street_outfit_store(

@@ -133,7 +133,9 @@ def build_cache(
 ) -> tuple[dict[str, np.ndarray], Counter]:
     """Features of every garment of every usable photo; also the count of dropped photos by reason."""
     rows: dict[str, list] = {k: [] for k in ("photo", "source", "split", "slot", "fine", "bbox", "share", "ring")}
-    appearance, crops, dropped = [], [], Counter()
+    appearance: list[np.ndarray] = []
+    crops: list[Image.Image] = []
+    dropped: Counter[str] = Counter()
     for photo in tqdm(photos, total=total, desc=source, mininterval=10):
         if photo.reading.dropped:
             dropped[photo.reading.dropped] += 1
@@ -166,7 +168,8 @@ def build_cache(
 
 def save_cache(path: Path, table: dict[str, np.ndarray], meta: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, **table)
+    # The keys are array names; the stub's ``allow_pickle: bool`` keyword makes a dict of arrays look ill-typed.
+    np.savez_compressed(path, **table)  # type: ignore[arg-type]
     path.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
 
 
@@ -200,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.ccp:
         train, val = split_ids([s.id for s in list_samples(args.ccp)], val_fraction=VAL_FRACTION, seed=SPLIT_SEED)
         split_of = {**{i: "train" for i in train}, **{i: "val" for i in val}}
-        photos = itertools.islice(annotated_outfits(args.ccp), args.limit)
+        photos: Iterator[OutfitPhoto] = itertools.islice(annotated_outfits(args.ccp), args.limit)
         table, dropped = build_cache(
             photos, source="ccp", split_of=split_of, embedder=embedder, views=args.views, total=len(split_of)
         )

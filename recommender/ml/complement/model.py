@@ -10,9 +10,9 @@ a bottom in its own way, and a bottom offers itself to a top in its own way.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -161,10 +161,11 @@ class ComplementEnsemble(nn.Module):
         if not self.config.colour_residual:
             return torch.cat([m(features, slot=slot, role=role) for m in self.members], dim=-1) / n**0.5
         # mean_i[(1 - s_i)·learnt_i + s_i·colour] = Σ_i (1 - s_i)/n·learnt_i + mean(s)·colour: one colour block.
-        shares = [m.colour_share() for m in self.members]
+        members = cast("Sequence[ComplementNet]", self.members)  # built from ComplementNet only
+        shares = [m.colour_share() for m in members]
         parts = [
             m.learnt(features, slot=slot, role=role) * ((1 - share) / n).sqrt()
-            for m, share in zip(self.members, shares, strict=True)
+            for m, share in zip(members, shares, strict=True)
         ]
         mean_share = torch.stack(shares).mean()
         return torch.cat([*parts, _histogram(features) * mean_share.sqrt()], dim=-1)

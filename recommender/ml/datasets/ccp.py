@@ -111,11 +111,11 @@ def read_label_mapping(ccp_dir: str | os.PathLike) -> LabelMapping:
             raise DatasetError(f"coarse_labels.json classes {classes} differ from {COARSE_CLASSES}")
         size = max(item["index"] for item in data["labels"]) + 1
         table = np.zeros(max(size, 256), dtype=np.uint8)
-        names = [""] * size
+        fine_names = [""] * size
         for item in data["labels"]:
             table[item["index"]] = COARSE_CLASSES.index(item["coarse"])
-            names[item["index"]] = item["name"]
-        return LabelMapping(tuple(names), table)
+            fine_names[item["index"]] = item["name"]
+        return LabelMapping(tuple(fine_names), table)
     names = read_label_names(ccp_dir)
     table = np.zeros(256, dtype=np.uint8)
     for index, name in enumerate(names):

@@ -45,7 +45,8 @@ Runner = Callable[[torch.Tensor], np.ndarray]
 
 def torch_runner(model: GarmentEmbedder, device: torch.device) -> Runner:
     """Channels-last fp32 (bf16 autocast on CUDA) under ``inference_mode``."""
-    model = model.to(device, memory_format=torch.channels_last).eval()
+    # Module.to accepts device and memory_format together at runtime; the stub overloads do not.
+    model = model.to(device, memory_format=torch.channels_last).eval()  # type: ignore[call-overload]
 
     def run(batch: torch.Tensor) -> np.ndarray:
         with (

@@ -46,7 +46,7 @@ def letterbox_mask(mask: np.ndarray, size: int) -> np.ndarray:
 
 def _pool(features: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     """Channel-wise mean and std of [N, C, h, w] ``features`` under [N, 1, H, W] ``weights`` (area-resized)."""
-    w = torch.nn.functional.adaptive_avg_pool2d(weights, features.shape[-2:])
+    w = torch.nn.functional.adaptive_avg_pool2d(weights, (features.shape[-2], features.shape[-1]))
     total = w.sum(dim=(2, 3)).clamp(min=1e-6)
     mean = (features * w).sum(dim=(2, 3)) / total
     var = ((features - mean[..., None, None]) ** 2 * w).sum(dim=(2, 3)) / total

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchvision.models import ResNet34_Weights, resnet34
+from torchvision.models import ResNet, ResNet34_Weights, resnet34
 
 from recommender.ml.embedding import WEIGHTS_NAME
 from recommender.ml.weights import Weights, WeightsError, load_weights
@@ -57,7 +57,7 @@ class CosineHead(nn.Module):
 class GarmentEmbedder(nn.Module):
     """Image batch (N, 3, S, S) → unit vectors (N, 512)."""
 
-    def __init__(self, trunk: nn.Module, config: EmbedderConfig) -> None:
+    def __init__(self, trunk: ResNet, config: EmbedderConfig) -> None:
         super().__init__()
         self.trunk = trunk
         self.head = CosineHead(EMBEDDING_DIM, config.num_classes, config.scale)
@@ -74,7 +74,7 @@ def imagenet_checkpoint() -> Path | None:
     return path if path.is_file() else None
 
 
-def _resnet34_trunk(init: str) -> tuple[nn.Module, str]:
+def _resnet34_trunk(init: str) -> tuple[ResNet, str]:
     """ResNet34 without its classifier (fc → Identity, so the output is the 512-d pool)."""
     trunk = resnet34(weights=None)
     checkpoint = imagenet_checkpoint() if init in ("auto", "imagenet") else None

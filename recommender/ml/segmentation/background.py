@@ -34,7 +34,7 @@ from PIL import Image
 from torch import nn
 
 from recommender.ml.images import to_rgb
-from recommender.ml.segmentation.model import IMAGENET_MEAN, IMAGENET_STD, UNet, UNetConfig, load_unet
+from recommender.ml.segmentation.model import IMAGENET_MEAN, IMAGENET_STD, UNetConfig, load_unet
 
 #: rembg's u2net_custom input: fixed square size and ImageNet normalisation.
 REMBG_SIZE = 320
@@ -45,7 +45,10 @@ DEFAULT_REMBG_HOME = Path(__file__).resolve().parents[3] / "var" / "rembg"
 class ForegroundWrapper(nn.Module):
     """rembg-shaped input → the U-Net at its own size and normalisation → 1 − P(background) at 320x320."""
 
-    def __init__(self, model: UNet, config: UNetConfig) -> None:
+    rembg_mean: torch.Tensor
+    rembg_std: torch.Tensor
+
+    def __init__(self, model: nn.Module, config: UNetConfig) -> None:
         super().__init__()
         self.model = model
         self.input_size = config.input_size
@@ -77,7 +80,7 @@ def export_onnx(
         warnings.simplefilter("ignore")
         torch.onnx.export(
             wrapper,
-            torch.zeros(1, 3, REMBG_SIZE, REMBG_SIZE),
+            (torch.zeros(1, 3, REMBG_SIZE, REMBG_SIZE),),
             str(tmp),
             dynamo=False,
             input_names=["input"],

@@ -72,8 +72,12 @@ class UNetConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> UNetConfig:
-        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
-        return cls(**{key: tuple(value) if isinstance(value, list) else value for key, value in known.items()})
+        known: dict[str, Any] = {
+            name: tuple(data[name]) if isinstance(data[name], list) else data[name]
+            for name in cls.__dataclass_fields__
+            if name in data
+        }
+        return cls(**known)
 
 
 def _double_conv(in_channels: int, out_channels: int) -> nn.Sequential:

@@ -128,26 +128,25 @@ def product_mask(image: Image.Image, unet_alpha: np.ndarray | None, *, method: s
     ``border`` method does not need it."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}")
-    unet = None
-    if method in ("unet", "blend"):
+    if method == "border":
+        probability = border_foreground_probability(image)
+    else:  # "unet" or "blend"
         if unet_alpha is None:
             raise ValueError(f"the {method} method needs the U-Net's alpha")
         alpha = np.asarray(unet_alpha, dtype=np.float64)
         alpha = alpha / 255.0 if alpha.max() > 1.0 else alpha
         unet = _resize_probability(alpha, (WORK_SIZE, WORK_SIZE))
-    if method == "unet":
-        probability = unet
-    elif method == "border":
-        probability = border_foreground_probability(image)
-    else:
-        border = border_foreground_probability(image, unet_probability=unet)
-        # When one of the two sees no garment at all, it has failed on this photo: trust the other.
-        share = 0.5
-        if (unet >= 0.5).mean() < NOTHING_FOUND <= (border >= 0.5).mean():
-            share = 0.0
-        elif (border >= 0.5).mean() < NOTHING_FOUND <= (unet >= 0.5).mean():
-            share = 1.0
-        probability = refine_with_colour_models(image, share * unet + (1 - share) * border)
+        if method == "unet":
+            probability = unet
+        else:
+            border = border_foreground_probability(image, unet_probability=unet)
+            # When one of the two sees no garment at all, it has failed on this photo: trust the other.
+            share = 0.5
+            if np.mean(unet >= 0.5) < NOTHING_FOUND <= np.mean(border >= 0.5):
+                share = 0.0
+            elif np.mean(border >= 0.5) < NOTHING_FOUND <= np.mean(unet >= 0.5):
+                share = 1.0
+            probability = refine_with_colour_models(image, share * unet + (1 - share) * border)
     mask = _clean(probability)
     if mask.mean() < MIN_FOREGROUND:
         return np.zeros((image.height, image.width), dtype=bool)
