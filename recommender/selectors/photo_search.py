@@ -6,10 +6,16 @@ import secrets
 import statistics
 from dataclasses import dataclass, field
 
+import numpy as np
 from django.db.models import Count, Q, QuerySet
+from PIL import Image
 
-from recommender.models import PhotoSearch, PhotoSearchMatch
-from shop.models import Product
+from recommender import inference
+from recommender.ml.colour.look import look_vector, measure_garment, pattern_features
+from recommender.ml.stylist.street import CATEGORY_OF_FINE
+from recommender.models import Garment, GarmentVector, PhotoSearch, PhotoSearchMatch
+from recommender.selectors.similar import VectorQuery
+from shop.models import Category, Product
 
 #: The session key under which an anonymous visitor's random owner key is kept.
 VISITOR_SESSION_KEY = "photo_search_visitor"
@@ -61,6 +67,41 @@ def photo_search_list(*, owner: Owner) -> QuerySet[PhotoSearch]:
         .select_related("photo")
         .annotate(garment_count=Count("matches"))
         .order_by("-created_at")
+    )
+
+
+def _garment_category_id(garment: Garment, slot: str) -> int | None:
+    """The catalog category of the garment's kind (a bottom's trousers, shorts or skirt), if the shop has it."""
+    slug = CATEGORY_OF_FINE.get(garment.fine_label or "")
+    if not slug:
+        return None
+    return Category.objects.filter(slug=slug, slot=slot).values_list("pk", flat=True).first()
+
+
+def photo_garment_query(*, garment: Garment, slot: str, crop: Image.Image | None = None) -> VectorQuery:
+    """How a garment found in a customer's photo asks for its look-alikes: the way a product does
+    (``product_vector_query``) — by look vector (shape blended with the colour and pattern of its own
+    pixels), its category first — and, within the category and then within the rest of the slot,
+    the items of its main colour first.
+
+    ``crop``: the garment's white-filled crop (read from storage when not given)."""
+    if crop is None:
+        with garment.crop.open("rb") as fh:
+            crop = Image.open(fh).convert("RGB")
+    look = measure_garment(crop, None)
+    version = garment.embedder_version
+    embedding = np.asarray(garment.embedding, dtype=np.float32)
+    look_version = inference.current_look_version(version)
+    by_look = GarmentVector.objects.filter(slot=slot, look_version=look_version, look__isnull=False).exists()
+    vector = look_vector(embedding, look.colour_features, pattern_features(look.pattern), inference.look_weights())
+    return VectorQuery(
+        embedding=embedding.tolist(),
+        slot=slot,
+        model_version=version,
+        look=vector.astype(float).tolist() if by_look else None,
+        look_version=look_version if by_look else "",
+        category_id=_garment_category_id(garment, slot),
+        colour=look.colours[0].family if look.colours else "",
     )
 
 

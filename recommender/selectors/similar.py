@@ -58,6 +58,9 @@ class VectorQuery:
     look: Sequence[float] | Subquery | None = None
     look_version: str = ""
     category_id: int | None = None
+    #: A colour family (``shop.models.Colour``): within the category and within the rest of the slot,
+    #: the items of this main colour come first (a black dress gets black dresses while there are any).
+    colour: str = ""
     #: With subqueries: the row they read must exist (without it the query finds nothing).
     requires: Exists | None = None
 
@@ -68,9 +71,10 @@ def _indexed_vector(product: Product, version: str) -> GarmentVector | None:
     ).first()
 
 
-def _candidates(query: VectorQuery, *, category: bool | None) -> QuerySet[GarmentVector]:
+def _candidates(query: VectorQuery, *, category: bool | None, colour: bool | None = None) -> QuerySet[GarmentVector]:
     """The rows the query ranks, annotated with their distance (same slot; same category, the others,
-    or, with ``category`` None, both)."""
+    or, with ``category`` None, both; with ``query.colour``, of that main colour, the others, or, with
+    ``colour`` None, both)."""
     if query.look is not None:
         qs = GarmentVector.objects.filter(look_version=query.look_version, look__isnull=False)
         distance = CosineDistance("look", query.look)
@@ -82,13 +86,19 @@ def _candidates(query: VectorQuery, *, category: bool | None) -> QuerySet[Garmen
         qs = qs.filter(query.requires)
     if query.category_id is not None and category is not None:
         qs = qs.filter(category_id=query.category_id) if category else qs.exclude(category_id=query.category_id)
+    if query.colour and colour is not None:
+        qs = qs.filter(product__colour=query.colour) if colour else qs.exclude(product__colour=query.colour)
     if query.exclude_product_id is not None:
         qs = qs.exclude(product_id=query.exclude_product_id)
     return qs.annotate(distance=distance).order_by("distance")
 
 
-def _passes(query: VectorQuery) -> tuple[bool, ...]:
-    return (True, False) if query.category_id is not None else (True,)
+def _passes(query: VectorQuery) -> tuple[tuple[bool | None, bool | None], ...]:
+    """(category, colour) per pass, in order: the category's items of the colour, its others, then the
+    rest of the slot the same way (``None``: that filter does not apply)."""
+    categories = (True, False) if query.category_id is not None else (None,)
+    colours = (True, False) if query.colour else (None,)
+    return tuple((category, colour) for category in categories for colour in colours)
 
 
 def _ranked_neighbours(query: VectorQuery, *, limit: int, fill_below: int | None = None) -> list[RankedList]:
@@ -98,10 +108,10 @@ def _ranked_neighbours(query: VectorQuery, *, limit: int, fill_below: int | None
     passes: list[RankedList] = []
     fill_below = limit if fill_below is None else fill_below
     with hnsw_scan(limit):
-        for category in _passes(query):
-            if passes and len(passes[0].ids) >= fill_below:
+        for category, colour in _passes(query):
+            if passes and sum(len(ranked.ids) for ranked in passes) >= fill_below:
                 break
-            rows = _candidates(query, category=category).values_list("product_id", "distance")[:limit]
+            rows = _candidates(query, category=category, colour=colour).values_list("product_id", "distance")[:limit]
             passes.append(RankedList.from_rows(rows, limit=limit))
     return passes
 
@@ -116,10 +126,12 @@ def _exact_neighbours(query: VectorQuery, *, k: int, max_price=None) -> list[int
     ids: list[int] = []
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_indexscan = off")
-        for category in _passes(query):
+        for category, colour in _passes(query):
             if len(ids) >= k:
                 break
-            qs = _candidates(query, category=category).filter(product__is_active=True, product__stock__gt=0)
+            qs = _candidates(query, category=category, colour=colour).filter(
+                product__is_active=True, product__stock__gt=0
+            )
             if max_price is not None:
                 qs = qs.filter(product__price__lt=max_price)
             ids += list(qs.values_list("product_id", flat=True)[: k - len(ids)])

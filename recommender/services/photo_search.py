@@ -38,9 +38,11 @@ from core.errors import ApplicationError
 from core.tasks import TRANSIENT_ERRORS
 from recommender import inference
 from recommender.ml.images import ImageError, open_image
+from recommender.ml.segmentation.box import box_garment
 from recommender.models import Garment, OutfitPhoto, PhotoSearch, PhotoSearchMatch
 from recommender.selectors.complements import complements_for_query
-from recommender.selectors.similar import VectorQuery, products_near_vector
+from recommender.selectors.photo_search import photo_garment_query
+from recommender.selectors.similar import products_near_vector
 from recommender.services.complements import garment_complement_query
 from recommender.services.outfits import _jpeg, garment_vectors, garment_vectors_store, garments_replace
 from shop.models import Product
@@ -326,9 +328,7 @@ def _match(search: PhotoSearch) -> None:
         garment = match.garment
         if garment.embedding is None:
             continue
-        query = VectorQuery(
-            embedding=list(garment.embedding), slot=CATALOG_SLOT[garment.slot], model_version=garment.embedder_version
-        )
+        query = photo_garment_query(garment=garment, slot=CATALOG_SLOT[garment.slot])
         similar = products_near_vector(query=query, k=k)
         cheaper = products_near_vector(query=query, k=k, max_price=similar[0].price) if similar else []
         match.similar = [p.pk for p in similar]
@@ -369,13 +369,13 @@ def _validated_box(box, *, width: int, height: int) -> tuple[int, int, int, int]
 
 def _box_cut(image: Image.Image, *, slot: str, bbox: tuple[int, int, int, int]) -> BoxCut:
     x0, y0, x1, y1 = bbox
-    crop = image.crop(bbox)
+    crop, mask = box_garment(image.crop(bbox))
     return BoxCut(
         slot=slot,
         bbox=bbox,
         pixel_share=round((x1 - x0) * (y1 - y0) / (image.width * image.height), 4),
         crop=crop,
-        mask=np.ones((crop.height, crop.width), dtype=bool),
+        mask=mask,
     )
 
 

@@ -21,6 +21,7 @@ from torch import nn
 
 from recommender.ml.images import to_rgb
 from recommender.ml.loading import LoadOnce
+from recommender.ml.segmentation.garment_shape import bottom_shape
 from recommender.ml.segmentation.model import UNetConfig, load_unet
 from recommender.ml.segmentation.transforms import preprocess
 from recommender.ml.weights import pick_device
@@ -41,6 +42,12 @@ MIN_PIXEL_SHARE = 0.02
 #: nearest-neighbour: a 40-megapixel upload must not allocate gigabytes of float maps.
 MAX_PROBABILITY_SIDE = 2048
 
+#: A blob of one class is part of the garment around it (not a garment of its own) when at least
+#: this share of the pixels just outside it belong to that garment ...
+ENCLOSED_BORDER = 0.4
+#: ... and it is smaller than this share of that garment.
+ENCLOSED_SIZE = 0.35
+
 WHITE = (255, 255, 255)
 
 
@@ -55,6 +62,9 @@ class Garment:
     crop: Image.Image = field(repr=False)
     #: The garment's pixels inside ``bbox`` (crop-sized bool array): colour statistics read only these.
     mask: np.ndarray = field(repr=False, default=None)
+    #: What kind of garment it is, as a CCP fine label: a bottom's ``pants``, ``shorts`` or
+    #: ``skirt`` from its shape (``garment_shape``); empty when the segmenter cannot tell.
+    fine_label: str = ""
 
 
 @dataclass(frozen=True)
@@ -83,6 +93,33 @@ def _largest_component(mask: np.ndarray) -> np.ndarray:
         return mask
     sizes = np.bincount(labelled.ravel())[1:]
     return ndimage.binary_fill_holes(labelled == (int(sizes.argmax()) + 1))
+
+
+def absorb_enclosed(labels: np.ndarray, classes: Sequence[str]) -> np.ndarray:
+    """``labels`` with each small blob of one garment class that lies inside another garment given to
+    that garment: a patch of "dress" inside a top, a "top" fringe inside a dress.
+
+    A class's pixels are absorbed when at least :data:`ENCLOSED_BORDER` of the ring just outside its
+    largest blob is one other garment class, and the class covers less than :data:`ENCLOSED_SIZE` of
+    that garment's largest blob. Smallest classes are looked at first; one class is absorbed at a time."""
+    labels = labels.copy()
+    indices = [classes.index(kind) for kind in GARMENT_CLASSES if kind in classes]
+    for _ in indices:
+        blobs = {i: _largest_component(labels == i) for i in indices if (labels == i).any()}
+        absorbed = False
+        for i, blob in sorted(blobs.items(), key=lambda item: int(item[1].sum())):
+            ring = labels[ndimage.binary_dilation(blob, iterations=3) & ~blob]
+            size = int((labels == i).sum())
+            for j, other in blobs.items():
+                if j != i and (ring == j).mean() >= ENCLOSED_BORDER and size < ENCLOSED_SIZE * other.sum():
+                    labels[labels == i] = j
+                    absorbed = True
+                    break
+            if absorbed:
+                break
+        if not absorbed:
+            break
+    return labels
 
 
 def _white_filled_crop(image: Image.Image, mask: np.ndarray, bbox: tuple[int, int, int, int]) -> Image.Image:
@@ -188,15 +225,19 @@ def describe_labels(
     """Garments in a photo from its per-pixel class map: the U-Net's, or a true annotation's.
 
     One garment per class (its largest blob, holes filled) covering at least ``min_pixel_share``
-    of the photo, with its box, white-filled crop and mask. Serving and outfit ingestion both
-    cut garments here, so a street photo's crops look the same whichever labels made them."""
+    of the photo, with its box, white-filled crop and mask. A small blob of one class inside another
+    garment is part of that garment (:func:`absorb_enclosed`). A bottom's kind (trousers, shorts,
+    skirt) is read from its shape, its mask extended down where the trouser leg carries on in the
+    garment's colour (:mod:`garment_shape`). Serving and outfit ingestion both cut garments here, so
+    a street photo's crops look the same whichever labels made them."""
     image = to_rgb(image)
     if confidence is None:
         confidence = np.ones(labels.shape, dtype=np.float32)
+    labels = absorb_enclosed(labels, classes)
     masks = {kind: labels == classes.index(kind) for kind in GARMENT_CLASSES}
     garments = []
     for kind, mask in masks.items():
-        garment = _garment(image, kind, mask, confidence, min_pixel_share)
+        garment = _garment(image, kind, mask, confidence, min_pixel_share, free=labels == classes.index("background"))
         if garment is not None:
             garments.append(garment)
     garments.sort(key=lambda g: g.pixel_share, reverse=True)
@@ -204,7 +245,13 @@ def describe_labels(
 
 
 def _garment(
-    image: Image.Image, kind: str, mask: np.ndarray, confidence: np.ndarray, min_pixel_share: float
+    image: Image.Image,
+    kind: str,
+    mask: np.ndarray,
+    confidence: np.ndarray,
+    min_pixel_share: float,
+    *,
+    free: np.ndarray,
 ) -> Garment | None:
     if mask.mean() < min_pixel_share:
         return None
@@ -212,6 +259,10 @@ def _garment(
     share = float(cleaned.mean())
     if share < min_pixel_share:
         return None
+    fine_label = "dress" if kind == "dress" else ""
+    if kind == "bottom":
+        shape = bottom_shape(np.asarray(image), cleaned, free)
+        fine_label, cleaned = shape.kind, shape.mask
     rows, cols = np.nonzero(cleaned)
     bbox = (int(cols.min()), int(rows.min()), int(cols.max()) + 1, int(rows.max()) + 1)
     x0, y0, x1, y1 = bbox
@@ -222,6 +273,7 @@ def _garment(
         confidence=round(float(confidence[cleaned].mean()), 4),
         crop=_white_filled_crop(image, cleaned, bbox),
         mask=cleaned[y0:y1, x0:x1].copy(),
+        fine_label=fine_label,
     )
 
 
