@@ -112,6 +112,7 @@ class CartAddSerializer(serializers.Serializer):
     product = serializers.IntegerField(min_value=1)
     variant = serializers.IntegerField(
         min_value=1,
+        max_value=2**63 - 1,
         required=False,
         allow_null=True,
         help_text="The size: the `id` of one of the product's `sizes`. Required when the product has more than "

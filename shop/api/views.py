@@ -78,6 +78,7 @@ class ProductDetailApi(generics.RetrieveAPIView):
         return product
 
 
+MAX_ID = 2**63 - 1
 LINE_VARIANT_PARAMETER = OpenApiParameter(
     "variant",
     int,
@@ -90,7 +91,7 @@ def _line_variant(request) -> int | None:
     raw = request.query_params.get("variant", "")
     if raw == "":
         return None
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_ID:
         raise ApplicationError("variant: A valid integer is required.", code="invalid")
     return int(raw)
 
