@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.db.models import Manager, prefetch_related_objects
 from rest_framework import serializers
 
 from shop.models import CartItem, Category, Order, OrderItem, Product, ProductVariant
@@ -23,6 +24,15 @@ class SizeSerializer(serializers.ModelSerializer):
         fields = ["id", "size", "sku", "stock", "in_stock"]
 
 
+class ProductListSerializer(serializers.ListSerializer):
+    """Lists of products (the catalog, similar items, complements) read every product's sizes in one query."""
+
+    def to_representation(self, data):
+        products = list(data.all() if isinstance(data, Manager) else data)
+        prefetch_related_objects(products, "variants")
+        return super().to_representation(products)
+
+
 class ProductSerializer(serializers.ModelSerializer):
     category = CategorySerializer()
     sizes = SizeSerializer(
@@ -39,6 +49,7 @@ class ProductSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Product
+        list_serializer_class = ProductListSerializer
         fields = [
             "id",
             "sku",

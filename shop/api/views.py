@@ -64,7 +64,7 @@ class ProductListApi(generics.ListAPIView):
 
     def get_queryset(self):
         filters = selectors.ProductFilters.from_params(self.request.query_params, strict=True)
-        return selectors.product_list(filters=filters).prefetch_related("variants")
+        return selectors.product_list(filters=filters)
 
 
 @extend_schema_view(get=extend_schema(responses={200: s.ProductSerializer, 404: s.ErrorSerializer}))

@@ -91,3 +91,10 @@ def test_the_schema_documents_the_size_as_a_variant_id():
     assert "sizes" in product
     patch = schema["paths"]["/api/v1/cart/items/{product_id}/"]["patch"]
     assert [p["name"] for p in patch["parameters"] if p["in"] == "query"] == ["variant"]
+
+
+def test_a_page_of_products_reads_all_their_sizes_in_one_query(api_client, django_assert_max_num_queries):
+    for _ in range(3):
+        ProductFactory(sizes={"S": 1, "M": 2})
+    with django_assert_max_num_queries(3):  # the count, the page, the sizes
+        assert len(api_client.get(PRODUCTS).json()["results"]) == 3
