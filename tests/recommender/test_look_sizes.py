@@ -107,3 +107,20 @@ def test_the_whole_look_asks_a_size_of_each_piece_with_several_and_adds_all_or_n
         ("Black trousers", "32"),
         ("Red tee", "M"),
     ]
+
+
+def test_a_size_selling_out_reaches_the_cached_look_at_once(client, complement_version, cats):
+    tee = ProductFactory(name="Red tee", category=cats["t-shirt"], sizes={"S": 2, "M": 2})
+    trousers = ProductFactory(name="Black trousers", category=cats["pants"], sizes={"32": 1, "34": 3})
+    for made in (tee, trousers):
+        complement_vector_for(made, complement_version, RNG)
+    last_32 = size(trousers, "32")
+
+    def option_32() -> str:
+        page = client.get(tee.get_absolute_url()).content.decode()
+        outfit = page[page.index('data-testid="outfit"') :]
+        return re.search(rf'<option value="{last_32.pk}"[^>]*>[^<]*</option>', outfit).group(0)
+
+    assert "disabled" not in option_32()
+    buy_last(trousers, "32")  # the trousers stay in stock (34), the size does not
+    assert "disabled" in option_32() and "32 (sold out)" in option_32()
