@@ -279,6 +279,10 @@ def _fields(row: ImportRow, colour: str) -> dict:
     }
 
 
+MAX_STOCK = 2_147_483_647  # what the stock column holds
+SKU_LENGTH = ProductVariant._meta.get_field("sku").max_length
+
+
 @dataclass
 class SizeSpec:
     size: str
@@ -299,8 +303,8 @@ def _where(rows: list[ImportRow]) -> str:
 def _stock(value: str) -> int | None:
     if value == "":
         return None
-    if not value.isdigit():
-        raise RowError(f"stock '{value}' is not a whole number of 0 or more")
+    if not (value.isascii() and value.isdigit()) or int(value) > MAX_STOCK:
+        raise RowError(f"stock '{value}' is not a whole number from 0 to {MAX_STOCK}")
     return int(value)
 
 
@@ -333,6 +337,8 @@ def _sizes(rows: list[ImportRow]) -> list[SizeSpec]:
         if any(spec.size == size for spec in specs):
             raise RowError(f"sku '{first.sku}': size {size} is on two rows; nothing of this product was saved")
         sku = row.variant_sku or variant_sku_for(row.sku, size)
+        if len(sku) > SKU_LENGTH:
+            raise RowError(f"{row.where}: variant SKU '{sku}' is longer than {SKU_LENGTH} characters")
         if any(spec.sku.lower() == sku.lower() for spec in specs):
             raise RowError(f"sku '{first.sku}': variant SKU '{sku}' is on two rows; nothing of this product was saved")
         try:
@@ -413,11 +419,6 @@ def catalog_import_product(*, rows: list[ImportRow], process_images_now: bool = 
     if data and digest != product.image_sha256:
         product_set_image(product=product, image=ContentFile(data), process_now=process_images_now)
     return outcome
-
-
-def catalog_import_row(*, row: ImportRow, process_images_now: bool = False) -> str:
-    """Create or update a product from one row (one size)."""
-    return catalog_import_product(rows=[row], process_images_now=process_images_now)
 
 
 def rows_by_product(rows: Iterable[ImportRow]) -> tuple[list[list[ImportRow]], list[tuple[str, str]]]:

@@ -89,11 +89,14 @@ def test_a_size_twice_or_one_size_beside_other_sizes_is_reported(tmp_path, shirt
         + "CAP,Cap,Marlowe,9.90,shirts,,,One size,,1\n"
         + "CAP,Cap,Marlowe,9.90,shirts,,,L,,1\n"
         + "TEE,Tee,Marlowe,9.90,shirts,,,M,,many\n"
+        + "TOP,Top,Marlowe,9.90,shirts,,,M,,99999999999\n"
+        + f"LONG,Long,Marlowe,9.90,shirts,,,M,{'X' * 65},1\n"
     )
     out, err = run_import(csv_path)
-    assert "3 skipped" in out and not Product.objects.exists()
+    assert "5 skipped" in out and not Product.objects.exists()
     assert "size M is on two rows" in err and "cannot be sold next to other sizes" in err
-    assert "stock 'many' is not a whole number" in err
+    assert "stock 'many' is not a whole number" in err and "stock '99999999999' is not a whole number" in err
+    assert "is longer than 64 characters" in err
 
 
 def test_a_file_without_a_size_column_imports_one_size_products_as_before(tmp_path, shirts):
