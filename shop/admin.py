@@ -11,14 +11,15 @@ from django.utils.html import format_html, format_html_join
 
 from recommender.ml.colour.palette import NAMES as PALETTE_NAMES
 from shop.errors import ApplicationError
-from shop.forms import ProductAdminForm
-from shop.models import Category, Order, OrderItem, Pattern, Product, User
+from shop.forms import ProductAdminForm, ProductVariantAdminForm
+from shop.models import Category, Order, OrderItem, Pattern, Product, ProductVariant, User
 from shop.services.catalog import (
     product_image_changed,
     product_reset_colours,
     product_set_colours,
     products_set_active,
 )
+from shop.services.variants import product_stock_sync, variants_lock
 
 _COLOUR_ENTRY = re.compile(r"^\s*(?P<name>[a-z][a-z ]*?)\s*(?P<share>\d+(?:\.\d+)?)?\s*%?\s*$")
 
@@ -85,9 +86,23 @@ class CategoryAdmin(admin.ModelAdmin):
         return obj.products.count()
 
 
+class ProductVariantInline(admin.TabularInline):
+    """The product's sizes, each with its own SKU and stock; the product's stock is their total."""
+
+    model = ProductVariant
+    form = ProductVariantAdminForm
+    fields = ["size", "sku", "stock"]
+    verbose_name = "size"
+    verbose_name_plural = "sizes (the product's stock is their total)"
+
+    def get_extra(self, request, obj=None, **kwargs) -> int:
+        return 0 if obj is not None and obj.variants.exists() else 1
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
     form = ProductColoursAdminForm
+    inlines = [ProductVariantInline]
     # Fits a 1366 px screen with the recommender's "index" column: brand is in the filters and
     # the search instead of a column, and headers are one short word.
     list_display = [
@@ -102,11 +117,12 @@ class ProductAdmin(admin.ModelAdmin):
         "photo_status",
     ]
     list_display_links = ["thumb", "name"]
-    list_editable = ["price", "stock"]
+    list_editable = ["price"]  # stock is the total of the sizes, edited on the product's page
     list_filter = ["is_active", "category__slot", "category", "colour", "image_status", "brand"]
     list_select_related = ["category"]
     search_fields = ["name", "sku", "brand", "description"]
     readonly_fields = [
+        "stock",
         "preview",
         "mask_overlay",
         "image_status",
@@ -142,9 +158,9 @@ class ProductAdmin(admin.ModelAdmin):
     ]
 
     def get_changelist_form(self, request, **kwargs):
-        # Narrow inputs for the editable price and stock, so every column fits a laptop screen.
+        # A narrow input for the editable price, so every column fits a laptop screen.
         narrow = {"style": "width: 6em"}
-        kwargs["widgets"] = {"price": forms.NumberInput(attrs=narrow), "stock": forms.NumberInput(attrs=narrow)}
+        kwargs["widgets"] = {"price": forms.NumberInput(attrs=narrow)}
         return super().get_changelist_form(request, **kwargs)
 
     @admin.display(description="")
@@ -205,6 +221,9 @@ class ProductAdmin(admin.ModelAdmin):
         return obj.get_image_status_display()
 
     def save_model(self, request, obj: Product, form, change: bool) -> None:
+        if change:
+            # Sizes before the product row: the lock order the checkout uses, so neither waits on the other.
+            variants_lock(product_id=obj.pk)
         super().save_model(request, obj, form, change)
         if "image" in form.changed_data:
             product_image_changed(product=obj)
@@ -219,6 +238,11 @@ class ProductAdmin(admin.ModelAdmin):
                 )
         except ApplicationError as exc:
             self.message_user(request, exc.message, messages.ERROR)
+
+    def save_related(self, request, form, formsets, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        # Sizes were added, removed or restocked: the product's stock becomes their total again.
+        form.instance.stock = product_stock_sync(product_id=form.instance.pk)
 
     @admin.action(description="Put selected products on sale")
     def activate(self, request, queryset):
@@ -243,7 +267,8 @@ class OrderItemInline(admin.TabularInline):
     model = OrderItem
     extra = 0
     can_delete = False
-    readonly_fields = ["product", "product_name", "sku", "unit_price", "quantity"]
+    readonly_fields = ["product", "product_name", "sku", "size", "variant_sku", "unit_price", "quantity"]
+    fields = readonly_fields
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False

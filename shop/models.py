@@ -10,6 +10,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
 
+from shop.sizes import ONE_SIZE
+
 
 class User(AbstractUser):
     """The shop's user; custom from the first migration so fields can be added later."""
@@ -177,6 +179,41 @@ class Product(models.Model):
         return self.thumbnail or self.image or None
 
 
+class ProductVariant(models.Model):
+    """One size of a product, with its own SKU and stock.
+
+    ``Product.stock`` is the total of its variants' stock, kept by the shop's services in the
+    same transaction as every variant stock change (``shop.services.variants``)."""
+
+    ONE_SIZE = ONE_SIZE
+
+    product = models.ForeignKey(Product, verbose_name="product", on_delete=models.CASCADE, related_name="variants")
+    size = models.CharField(
+        "size",
+        max_length=20,
+        help_text="Letters for clothes (XS, S, M, L, XL, XXL), EU numbers for shoes (36–46), "
+        "or “One size” for hats and accessories.",
+    )
+    size_rank = models.PositiveIntegerField(
+        "size order", default=0, editable=False, help_text="Natural order of the size (S before M before L)."
+    )
+    sku = models.CharField("variant SKU", max_length=64, unique=True)
+    stock = models.PositiveIntegerField("stock", default=0)
+
+    class Meta:
+        ordering = ["product_id", "size_rank", "size", "id"]
+        verbose_name = "size"
+        verbose_name_plural = "sizes"
+        constraints = [models.UniqueConstraint(fields=["product", "size"], name="variant_unique_size")]
+
+    def __str__(self) -> str:
+        return f"{self.product.name}, {self.size} ({self.sku})"
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock > 0
+
+
 class Cart(models.Model):
     """A shopping cart: one per signed-in user, or one per anonymous session."""
 
@@ -200,16 +237,33 @@ class Cart(models.Model):
 
 
 class CartItem(models.Model):
+    """A line of a cart: one size of one product. The same product in two sizes is two lines."""
+
     cart = models.ForeignKey(Cart, verbose_name="cart", on_delete=models.CASCADE, related_name="items")
     product = models.ForeignKey(Product, verbose_name="product", on_delete=models.CASCADE)
+    variant = models.ForeignKey(
+        ProductVariant,
+        verbose_name="size",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty when a curator removed the size after it was put in the cart.",
+    )
+    size = models.CharField("size label", max_length=20, blank=True, help_text="The size's label when it was added.")
     quantity = models.PositiveIntegerField("quantity", default=1, validators=[MinValueValidator(1)])
 
     class Meta:
         ordering = ["id"]
-        constraints = [models.UniqueConstraint(fields=["cart", "product"], name="cart_item_unique_product")]
+        constraints = [models.UniqueConstraint(fields=["cart", "variant"], name="cart_item_unique_variant")]
 
     def __str__(self) -> str:
-        return f"{self.quantity} × {self.product}"
+        return f"{self.quantity} × {self.product} ({self.size})"
+
+    @property
+    def size_gone(self) -> bool:
+        """The size was removed from the catalog since it was put in the cart."""
+        return self.variant_id is None
 
     @property
     def line_total(self) -> Decimal:
@@ -247,12 +301,17 @@ class Order(models.Model):
 
 
 class OrderItem(models.Model):
-    """A line of an order, with the name and price frozen at checkout."""
+    """A line of an order, with the name, price, size label and variant SKU frozen at checkout."""
 
     order = models.ForeignKey(Order, verbose_name="order", on_delete=models.CASCADE, related_name="items")
     product = models.ForeignKey(Product, verbose_name="product", on_delete=models.PROTECT, related_name="+")
     product_name = models.CharField("product name", max_length=200)
     sku = models.CharField("SKU", max_length=64)
+    variant = models.ForeignKey(
+        ProductVariant, verbose_name="size", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    size = models.CharField("size", max_length=20, blank=True)
+    variant_sku = models.CharField("variant SKU", max_length=64, blank=True)
     unit_price = models.DecimalField("unit price", max_digits=10, decimal_places=2)
     quantity = models.PositiveIntegerField("quantity", validators=[MinValueValidator(1)])
 

@@ -156,7 +156,7 @@ def new_in(*, limit: int = 8) -> list[Product]:
 
 
 def product_get(*, slug: str | None = None, pk: int | None = None) -> Product | None:
-    qs = Product.objects.select_related("category").filter(is_active=True)
+    qs = Product.objects.select_related("category").prefetch_related("variants").filter(is_active=True)
     return qs.filter(slug=slug).first() if slug is not None else qs.filter(pk=pk).first()
 
 
@@ -177,7 +177,8 @@ def brand_list() -> list[str]:
 def cart_lines(*, cart: Cart | None) -> list:
     if cart is None:
         return []
-    return list(cart.items.select_related("product", "product__category").order_by("id"))
+    lines = cart.items.select_related("product", "product__category", "variant").prefetch_related("product__variants")
+    return list(lines.order_by("id"))
 
 
 def cart_total(*, cart: Cart | None) -> Decimal:

@@ -18,6 +18,7 @@ from shop.forms import AddLookForm, AddToCartForm, CartLineForm, CheckoutForm, S
 from shop.models import Category, Colour
 from shop.services.carts import cart_add_item, cart_add_look, cart_for, cart_remove_item, cart_set_quantity
 from shop.services.orders import order_place
+from shop.sizes import ONE_SIZE
 
 PAGE_SIZE = 24
 
@@ -57,16 +58,18 @@ def product_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _product_page(request: HttpRequest, product, form: AddToCartForm, *, status: int = 200) -> HttpResponse:
+    recommendations = product_recommendations(product=product, cheaper=request.GET.get("cheaper") == "1")
+    return render(
+        request, "shop/product_detail.html", {"product": product, "form": form, **recommendations}, status=status
+    )
+
+
 def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
     product = selectors.product_get(slug=slug)
     if product is None:
         raise Http404("No such product.")
-    recommendations = product_recommendations(product=product, cheaper=request.GET.get("cheaper") == "1")
-    return render(
-        request,
-        "shop/product_detail.html",
-        {"product": product, "form": AddToCartForm(), **recommendations},
-    )
+    return _product_page(request, product, AddToCartForm(product=product))
 
 
 def _safe_next(request: HttpRequest, *, default: str) -> str:
@@ -85,17 +88,26 @@ def cart_add(request: HttpRequest, product_id: int) -> HttpResponse:
     message; the header's cart link shows the new count."""
     product = selectors.product_get(pk=product_id)
     back = _safe_next(request, default=product.get_absolute_url() if product else "shop:cart")
-    form = AddToCartForm(request.POST)
+    form = AddToCartForm(request.POST, product=product)
     if not form.is_valid():
+        if product is not None and "size" in form.errors:
+            # An unknown, missing or sold-out size: the page again (400), the picker showing the error.
+            return _product_page(request, product, form, status=400)
         messages.error(request, "Choose a quantity between 1 and 20.")
         return redirect(back)
     cart = cart_for(user=request.user, session=request.session)
     try:
-        item = cart_add_item(cart=cart, product_id=product_id, quantity=form.cleaned_data["quantity"])
+        item = cart_add_item(
+            cart=cart,
+            product_id=product_id,
+            quantity=form.cleaned_data["quantity"],
+            variant_id=form.cleaned_data.get("size"),
+        )
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Added {item.product.name} to your cart.")
+        size = "" if item.size in ("", ONE_SIZE) else f" (size {item.size})"
+        messages.success(request, f"Added {item.product.name}{size} to your cart.")
     return redirect(back)
 
 
@@ -108,7 +120,9 @@ def cart_look_add(request: HttpRequest, product_id: int) -> HttpResponse:
         return redirect("shop:cart")
     cart = cart_for(user=request.user, session=request.session)
     try:
-        items = cart_add_look(cart=cart, product_ids=[product_id, *form.cleaned_data["with_product"]])
+        items = cart_add_look(
+            cart=cart, product_ids=[product_id, *form.cleaned_data["with_product"]], sizes=form.sizes()
+        )
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
@@ -125,7 +139,12 @@ def cart_update(request: HttpRequest, product_id: int) -> HttpResponse:
         messages.error(request, "That quantity is not valid.")
         return redirect("shop:cart")
     try:
-        cart_set_quantity(cart=cart, product_id=product_id, quantity=form.cleaned_data["quantity"])
+        cart_set_quantity(
+            cart=cart,
+            product_id=product_id,
+            quantity=form.cleaned_data["quantity"],
+            variant_id=form.cleaned_data["variant"],
+        )
     except ApplicationError as exc:
         messages.error(request, exc.message)
     return redirect("shop:cart")
@@ -134,8 +153,10 @@ def cart_update(request: HttpRequest, product_id: int) -> HttpResponse:
 @require_POST
 def cart_remove(request: HttpRequest, product_id: int) -> HttpResponse:
     cart = cart_for(user=request.user, session=request.session, create=False)
+    form = CartLineForm({"quantity": 0, "variant": request.POST.get("variant", "")})
+    variant_id = form.cleaned_data["variant"] if form.is_valid() else None
     try:
-        cart_remove_item(cart=cart, product_id=product_id)
+        cart_remove_item(cart=cart, product_id=product_id, variant_id=variant_id)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:

@@ -5,7 +5,8 @@ from decimal import Decimal
 import factory
 from django.core.files.base import ContentFile
 
-from shop.models import Cart, CartItem, Category, Product, User
+from shop.models import Cart, CartItem, Category, Product, ProductVariant, User
+from shop.sizes import ONE_SIZE, size_rank, variant_sku_for
 from tests.images import jpeg_bytes
 
 
@@ -36,8 +37,12 @@ class CategoryFactory(factory.django.DjangoModelFactory):
 
 
 class ProductFactory(factory.django.DjangoModelFactory):
+    """A product sold in "One size" holding ``stock`` (variant SKU = product SKU), or in the
+    ``sizes`` given as ``{"S": 2, "M": 0}`` (the product's stock is then their total)."""
+
     class Meta:
         model = Product
+        skip_postgeneration_save = True
 
     sku = factory.Sequence(lambda n: f"SKU-{n:05d}")
     name = factory.Sequence(lambda n: f"Garment {n}")
@@ -48,6 +53,18 @@ class ProductFactory(factory.django.DjangoModelFactory):
     category = factory.SubFactory(CategoryFactory)
     stock = 10
     is_active = True
+
+    @factory.post_generation
+    def sizes(self, create, extracted, **kwargs):
+        if not create:
+            return
+        for label, stock in (extracted or {ONE_SIZE: self.stock}).items():
+            ProductVariant.objects.create(
+                product=self, size=label, size_rank=size_rank(label), sku=variant_sku_for(self.sku, label), stock=stock
+            )
+        if extracted:
+            self.stock = sum(extracted.values())
+            Product.objects.filter(pk=self.pk).update(stock=self.stock)
 
     class Params:
         with_image = factory.Trait(
@@ -69,7 +86,16 @@ class CartItemFactory(factory.django.DjangoModelFactory):
 
     cart = factory.SubFactory(CartFactory)
     product = factory.SubFactory(ProductFactory)
+    variant = factory.LazyAttribute(lambda item: item.product.variants.first())
+    size = factory.LazyAttribute(lambda item: item.variant.size if item.variant else "")
     quantity = 1
+
+
+def stock_set(product: Product, stock: int, *, size: str = ONE_SIZE) -> None:
+    """Set one size's stock behind the services' back (sold elsewhere meanwhile), keeping the total."""
+    ProductVariant.objects.filter(product=product, size=size).update(stock=stock)
+    total = sum(ProductVariant.objects.filter(product=product).values_list("stock", flat=True))
+    Product.objects.filter(pk=product.pk).update(stock=total)
 
 
 def tops_waiting_for_vectors(n: int) -> list:

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+from django.db.models import Manager, prefetch_related_objects
 from rest_framework import serializers
 
-from shop.models import CartItem, Category, Order, OrderItem, Product
+from shop.models import CartItem, Category, Order, OrderItem, Product, ProductVariant
 from shop.services.carts import MAX_QUANTITY
 from shop.validators import IMAGE_HELP_TEXT, image_upload_clean
 
@@ -13,8 +14,34 @@ class CategorySerializer(serializers.ModelSerializer):
         fields = ["id", "name", "slug", "slot"]
 
 
+class SizeSerializer(serializers.ModelSerializer):
+    """One size of a product. Its ``id`` is what the cart API takes as ``variant``."""
+
+    in_stock = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = ProductVariant
+        fields = ["id", "size", "sku", "stock", "in_stock"]
+
+
+class ProductListSerializer(serializers.ListSerializer):
+    """Lists of products (the catalog, similar items, complements) read every product's sizes in one query."""
+
+    def to_representation(self, data):
+        products = list(data.all() if isinstance(data, Manager) else data)
+        prefetch_related_objects(products, "variants")
+        return super().to_representation(products)
+
+
 class ProductSerializer(serializers.ModelSerializer):
     category = CategorySerializer()
+    sizes = SizeSerializer(
+        source="variants",
+        many=True,
+        read_only=True,
+        help_text="The product's sizes in their natural order (XS before S, 36 before 37), each with its stock; "
+        "`stock` is their total.",
+    )
     image = serializers.SerializerMethodField()
     thumbnail = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
@@ -22,6 +49,7 @@ class ProductSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Product
+        list_serializer_class = ProductListSerializer
         fields = [
             "id",
             "sku",
@@ -36,6 +64,7 @@ class ProductSerializer(serializers.ModelSerializer):
             "dominant_colour",
             "stock",
             "in_stock",
+            "sizes",
             "image",
             "thumbnail",
             "url",
@@ -70,11 +99,18 @@ class ProductImageUploadSerializer(serializers.Serializer):
 
 class CartItemSerializer(serializers.ModelSerializer):
     product = ProductSerializer()
+    variant = serializers.IntegerField(
+        source="variant_id",
+        allow_null=True,
+        help_text="The size's id (one of `product.sizes`); null when the size was removed from the catalog "
+        "since it was put in the cart (checkout then refuses until the line is removed).",
+    )
+    size = serializers.CharField(help_text="The size's label, e.g. `M`, `42` or `One size`.")
     line_total = serializers.DecimalField(max_digits=12, decimal_places=2)
 
     class Meta:
         model = CartItem
-        fields = ["product", "quantity", "line_total"]
+        fields = ["product", "variant", "size", "quantity", "line_total"]
 
 
 class CartSerializer(serializers.Serializer):
@@ -85,6 +121,15 @@ class CartSerializer(serializers.Serializer):
 
 class CartAddSerializer(serializers.Serializer):
     product = serializers.IntegerField(min_value=1)
+    variant = serializers.IntegerField(
+        min_value=1,
+        max_value=2**63 - 1,
+        required=False,
+        allow_null=True,
+        help_text="The size: the `id` of one of the product's `sizes`. Required when the product has more than "
+        "one size (400 `size_required`); a size that is not the product's is a 400 `unknown_size`; a sold-out "
+        "size is a 409 `out_of_stock`.",
+    )
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY, default=1)
 
 
@@ -95,7 +140,7 @@ class CartQuantitySerializer(serializers.Serializer):
 class OrderItemSerializer(serializers.ModelSerializer):
     class Meta:
         model = OrderItem
-        fields = ["product", "product_name", "sku", "unit_price", "quantity"]
+        fields = ["product", "product_name", "sku", "variant", "size", "variant_sku", "unit_price", "quantity"]
 
 
 class OrderSerializer(serializers.ModelSerializer):

@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from shop import selectors
 from shop.api import serializers as s
+from shop.errors import ApplicationError
 from shop.models import Product
 from shop.services.accounts import user_sign_up
 from shop.services.carts import MAX_QUANTITY, cart_add_item, cart_for, cart_remove_item, cart_set_quantity
@@ -75,6 +76,24 @@ class ProductDetailApi(generics.RetrieveAPIView):
         if product is None:
             raise NotFound("No such product.")
         return product
+
+
+MAX_ID = 2**63 - 1
+LINE_VARIANT_PARAMETER = OpenApiParameter(
+    "variant",
+    int,
+    description="Which size's line (the line's `variant`), needed when the product is in the cart in several "
+    "sizes (else a 400 `size_required`). `0` names a line whose size was removed from the catalog.",
+)
+
+
+def _line_variant(request) -> int | None:
+    raw = request.query_params.get("variant", "")
+    if raw == "":
+        return None
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_ID:
+        raise ApplicationError("variant: A valid integer is required.", code="invalid")
+    return int(raw)
 
 
 CART_QUANTITY_SCHEMA = {
@@ -170,12 +189,23 @@ class CartApi(APIView):
         cart = cart_for(user=request.user, session=request.session, create=False)
         return Response(_cart_payload(request, cart))
 
-    @extend_schema(request=s.CartAddSerializer, responses={201: s.CartSerializer, **CART_WRITE_ERRORS})
+    @extend_schema(
+        request=s.CartAddSerializer,
+        responses={201: s.CartSerializer, **CART_WRITE_ERRORS},
+        description="Add a product in one size. The size is `variant`: the `id` of one of the product's `sizes` "
+        "(as listed by the product endpoints). A product sold in one size needs none. The same product in two "
+        "sizes makes two lines.",
+    )
     def post(self, request, version=None):
         data = s.CartAddSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         cart = cart_for(user=request.user, session=request.session)
-        cart_add_item(cart=cart, product_id=data.validated_data["product"], quantity=data.validated_data["quantity"])
+        cart_add_item(
+            cart=cart,
+            product_id=data.validated_data["product"],
+            quantity=data.validated_data["quantity"],
+            variant_id=data.validated_data.get("variant"),
+        )
         return Response(_cart_payload(request, cart), status=status.HTTP_201_CREATED)
 
 
@@ -186,19 +216,28 @@ class CartItemApi(APIView):
     @extend_schema(
         # PATCH bodies are documented as partial by default; quantity is required here.
         request={"application/json": CART_QUANTITY_SCHEMA},
+        parameters=[LINE_VARIANT_PARAMETER],
         responses={200: s.CartSerializer, **CART_WRITE_ERRORS},
     )
     def patch(self, request, product_id: int, version=None):
         data = s.CartQuantitySerializer(data=request.data)
         data.is_valid(raise_exception=True)
         cart = cart_for(user=request.user, session=request.session, create=False)
-        cart_set_quantity(cart=cart, product_id=product_id, quantity=data.validated_data["quantity"])
+        cart_set_quantity(
+            cart=cart,
+            product_id=product_id,
+            quantity=data.validated_data["quantity"],
+            variant_id=_line_variant(request),
+        )
         return Response(_cart_payload(request, cart))
 
-    @extend_schema(responses={200: s.CartSerializer, 403: s.ErrorSerializer, 404: s.ErrorSerializer})
+    @extend_schema(
+        parameters=[LINE_VARIANT_PARAMETER],
+        responses={200: s.CartSerializer, 400: s.ErrorSerializer, 403: s.ErrorSerializer, 404: s.ErrorSerializer},
+    )
     def delete(self, request, product_id: int, version=None):
         cart = cart_for(user=request.user, session=request.session, create=False)
-        cart_remove_item(cart=cart, product_id=product_id)
+        cart_remove_item(cart=cart, product_id=product_id, variant_id=_line_variant(request))
         return Response(_cart_payload(request, cart))
 
 

@@ -19,6 +19,8 @@ from recommender.ml.images import ImageError, open_image
 from shop.errors import ApplicationError
 from shop.imaging import ColourAnalysis, analyse_product_image
 from shop.models import Category, Product
+from shop.services.variants import variant_create, variant_set_stock, variants_lock
+from shop.sizes import ONE_SIZE
 from shop.validators import image_format, stored_image_name
 
 logger = logging.getLogger(__name__)
@@ -69,13 +71,15 @@ def product_create(
         price=price,
         brand=brand,
         description=description,
-        stock=stock,
         is_active=is_active,
         currency=currency or settings.SHOP_CURRENCY,
         slug=unique_slug(name, sku),
     )
     product.full_clean(exclude=["slug", "image"])
     product.save()
+    # A product made without sizes is sold as one "One size" variant holding its stock.
+    variant_create(product=product, size=ONE_SIZE, sku=sku, stock=stock)
+    product.refresh_from_db(fields=["stock"])
     if image is not None:
         product_set_image(product=product, image=image)
     return product
@@ -86,6 +90,14 @@ def product_update(*, product: Product, data: dict[str, Any], image=None) -> Pro
     unknown = set(data) - PRODUCT_FIELDS
     if unknown:
         raise ApplicationError(f"Unknown product fields: {', '.join(sorted(unknown))}")
+    data = dict(data)
+    if "stock" in data:
+        # Stock belongs to the sizes; a product with exactly one size takes it as that size's stock.
+        variants = variants_lock(product_id=product.pk)
+        if len(variants) != 1:
+            raise ApplicationError("This product has several sizes: set the stock of each size.")
+        variant_set_stock(variant_id=variants[0].pk, stock=data.pop("stock"))
+        product.refresh_from_db(fields=["stock"])
     for field, value in data.items():
         setattr(product, field, value)
     if "name" in data or "sku" in data:

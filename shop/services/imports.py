@@ -1,7 +1,9 @@
 """Catalog import from a CSV file or a folder-per-class image tree.
 
 Idempotent: products are keyed by SKU, so a re-run updates and never duplicates.
-Each row is its own transaction: a bad row is reported and skipped, the others land.
+A CSV with a ``size`` column has one row per size, grouped by product SKU; without it, each
+row is one product sold in "One size". Each product (all its rows) is its own transaction:
+a bad row is reported and nothing of its product is saved; the other products land.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import codecs
 import csv
 import hashlib
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -21,12 +23,18 @@ from django.db import transaction
 
 from shop.errors import ApplicationError
 from shop.imaging import ColourAnalysis, measure_colours
-from shop.models import Category, Product
+from shop.models import Category, Product, ProductVariant
 from shop.naming import product_demo_name
 from shop.services.catalog import product_set_image, unique_slug
+from shop.services.variants import variant_create, variant_set_stock, variant_sku_check, variants_lock
+from shop.sizes import ONE_SIZE, size_normalise, size_rank, variant_sku_for
 from shop.validators import clean_text, image_upload_clean
 
 CSV_COLUMNS = ("sku", "name", "brand", "price", "category", "image", "description")
+#: Optional columns: the size, its own SKU (empty: ``{sku}-{size}``) and its stock (empty: left as it is).
+CSV_SIZE_COLUMNS = ("size", "variant_sku", "stock")
+#: Columns every row of one product must agree on.
+PRODUCT_COLUMNS = ("name", "brand", "price", "category", "image", "description")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 
 # Folder names of catalog-style trees (clothing-small) → category name and slot.
@@ -68,6 +76,12 @@ _PRICE_RANGES = {
     "hat": (9, 49),
 }
 _DEMO_BRANDS = ("Northloom", "Atelier Vale", "Common Thread", "Kinfolk & Co", "Sundry", "Marlowe", "Ostra")
+# Demo sizes per slot: letters for clothes, EU numbers for shoes, one size for accessories.
+_DEMO_SIZES = {
+    Category.Slot.SHOES: tuple(str(n) for n in range(38, 46)),
+    Category.Slot.ACCESSORY: (ONE_SIZE,),
+}
+_DEMO_LETTERS = ("XS", "S", "M", "L", "XL", "XXL")
 
 
 @dataclass
@@ -80,7 +94,10 @@ class ImportRow:
     brand: str = ""
     price: str = ""
     description: str = ""
-    demo: bool = False  # name, price and stock are made up from the class and the photo
+    demo: bool = False  # name, price, sizes and stock are made up from the class and the photo
+    size: str | None = None  # None: the file has no size column (the product is sold in "One size")
+    variant_sku: str = ""
+    stock: str = ""  # empty: a new size starts at 0, an existing one keeps its stock
 
 
 @dataclass
@@ -130,7 +147,7 @@ def rows_from_csv(path: Path) -> Iterator[ImportRow]:
     try:
         columns = tuple((c or "").strip().lower() for c in (reader.fieldnames or ()))
         missing = [c for c in CSV_COLUMNS if c not in columns]
-        extra = [c for c in columns if c not in CSV_COLUMNS]
+        extra = [c for c in columns if c not in CSV_COLUMNS + CSV_SIZE_COLUMNS]
         if missing or extra:
             parts = []
             if missing:
@@ -138,7 +155,8 @@ def rows_from_csv(path: Path) -> Iterator[ImportRow]:
             if extra:
                 parts.append(f"unexpected {', '.join(extra)}")
             raise ApplicationError(
-                f"{path.name}: wrong columns ({'; '.join(parts)}). Expected: {', '.join(CSV_COLUMNS)}."
+                f"{path.name}: wrong columns ({'; '.join(parts)}). Expected: {', '.join(CSV_COLUMNS)} "
+                f"(and optionally {', '.join(CSV_SIZE_COLUMNS)})."
             )
         reader.fieldnames = list(columns)
         raws = list(reader)
@@ -161,6 +179,9 @@ def rows_from_csv(path: Path) -> Iterator[ImportRow]:
                 category=values["category"],
                 image=image_path,
                 description=values["description"],
+                size=values["size"] if "size" in values else None,
+                variant_sku=values.get("variant_sku", ""),
+                stock=values.get("stock", ""),
             )
         )
     return iter(rows)
@@ -248,8 +269,7 @@ def _fields(row: ImportRow, colour: ColourAnalysis) -> dict:
             "price": Decimal(_stable_int(row.sku, low, high)) - Decimal("0.01"),
             "category": category,
             "description": "Demo product: photo from the clothing-small dataset (CC0); "
-            "name from its class and measured colours and pattern, price and stock made up.",
-            "stock": _stable_int(row.sku + "s", 0, 25),
+            "name from its class and measured colours and pattern, price, sizes and stock made up.",
         }
     if not row.name:
         raise RowError("name is empty")
@@ -262,50 +282,177 @@ def _fields(row: ImportRow, colour: ColourAnalysis) -> dict:
     }
 
 
+MAX_STOCK = 2_147_483_647  # what the stock column holds
+SKU_LENGTH = ProductVariant._meta.get_field("sku").max_length
+
+
+@dataclass
+class SizeSpec:
+    size: str
+    rank: int
+    sku: str
+    stock: int | None  # None: keep an existing size's stock (a new one starts at 0)
+    sku_given: bool = True  # False: derived, so an existing size keeps the SKU it has
+
+
+def _where(rows: list[ImportRow]) -> str:
+    if len(rows) == 1:
+        return rows[0].where
+    if all(r.where.startswith("row ") for r in rows):
+        return "rows " + ", ".join(r.where.removeprefix("row ") for r in rows)
+    return ", ".join(r.where for r in rows)
+
+
+def _stock(value: str) -> int | None:
+    if value == "":
+        return None
+    if not (value.isascii() and value.isdigit()) or int(value) > MAX_STOCK:
+        raise RowError(f"stock '{value}' is not a whole number from 0 to {MAX_STOCK}")
+    return int(value)
+
+
+def _demo_sizes(sku: str, slot: str) -> list[SizeSpec]:
+    """Plausible sizes for a demo product, with made-up stock fixed by the SKU (some sizes sold out)."""
+    labels = _DEMO_SIZES.get(slot, _DEMO_LETTERS)
+    specs = []
+    for label in labels:
+        stock = max(0, _stable_int(f"{sku}:{label}", -4, 9)) if len(labels) > 1 else _stable_int(sku + "s", 0, 25)
+        specs.append(SizeSpec(label, size_rank(label), variant_sku_for(sku, label), stock))
+    return specs
+
+
+def _sizes(rows: list[ImportRow]) -> list[SizeSpec]:
+    """The sizes of one product's rows; rows that disagree on the product itself are refused together."""
+    first = rows[0]
+    for row in rows[1:]:
+        for column in PRODUCT_COLUMNS:
+            if getattr(row, column) != getattr(first, column):
+                raise RowError(
+                    f"sku '{first.sku}': {row.where} has {column} '{getattr(row, column) or ''}' but "
+                    f"{first.where} has '{getattr(first, column) or ''}'; nothing of this product was saved"
+                )
+    specs: list[SizeSpec] = []
+    for row in rows:
+        try:
+            size = size_normalise(row.size) if row.size else ONE_SIZE
+        except ValueError as exc:
+            raise RowError(f"{row.where}: {exc}") from None
+        if any(spec.size == size for spec in specs):
+            raise RowError(f"sku '{first.sku}': size {size} is on two rows; nothing of this product was saved")
+        sku = row.variant_sku or variant_sku_for(row.sku, size)
+        if len(sku) > SKU_LENGTH:
+            raise RowError(f"{row.where}: variant SKU '{sku}' is longer than {SKU_LENGTH} characters")
+        if any(spec.sku.lower() == sku.lower() for spec in specs):
+            raise RowError(f"sku '{first.sku}': variant SKU '{sku}' is on two rows; nothing of this product was saved")
+        try:
+            stock = _stock(row.stock)
+        except RowError as exc:
+            raise RowError(f"{row.where}: {exc.message}") from None
+        specs.append(SizeSpec(size, size_rank(size), sku, stock, sku_given=bool(row.variant_sku)))
+    if len(specs) > 1 and any(spec.size == ONE_SIZE for spec in specs):
+        raise RowError(f"sku '{first.sku}': “One size” cannot be sold next to other sizes")
+    return specs
+
+
+def _save_sizes(product: Product, specs: list[SizeSpec], *, created: bool) -> bool:
+    """Create or update the product's sizes and keep ``Product.stock`` their total; True if anything changed.
+
+    Sizes that are not in the file are left as they are (a curator removes sizes in the admin)."""
+    existing = {v.size: v for v in variants_lock(product_id=product.pk)}
+    changed = False
+    for spec in specs:
+        variant = existing.get(spec.size)
+        if variant is None or spec.sku_given:
+            variant_sku_check(sku=spec.sku, product_id=product.pk, other_products_only=True)
+        if variant is None:
+            if not created and spec.stock is None and product.variants.exists() and spec.size == ONE_SIZE:
+                continue  # a file without sizes never adds "One size" next to a curator's sizes
+            variant_sku_check(sku=spec.sku, product_id=product.pk)
+            variant_create(product=product, size=spec.size, sku=spec.sku, stock=spec.stock or 0)
+            changed = True
+            continue
+        if spec.sku_given and variant.sku != spec.sku:
+            variant_sku_check(sku=spec.sku, product_id=product.pk, exclude_pk=variant.pk)
+            ProductVariant.objects.filter(pk=variant.pk).update(sku=spec.sku)
+            changed = True
+        if spec.stock is not None and spec.stock != variant.stock:
+            variant_set_stock(variant_id=variant.pk, stock=spec.stock)
+            changed = True
+    return changed
+
+
 @transaction.atomic
-def catalog_import_row(*, row: ImportRow, process_images_now: bool = False) -> str:
-    """Create or update one product; returns 'created', 'updated' or 'unchanged'."""
+def catalog_import_product(*, rows: list[ImportRow], process_images_now: bool = False) -> str:
+    """Create or update one product and its sizes from its rows; returns 'created', 'updated' or 'unchanged'.
+
+    All or nothing: a row that disagrees with the others, or a size whose SKU another product
+    uses, raises and leaves nothing of the product saved."""
+    row = rows[0]
+    if row.sku:
+        # Sizes before the product row: the lock order the checkout uses.
+        ProductVariant.objects.select_for_update().filter(product__sku=row.sku).order_by("pk").exists()
     product = Product.objects.select_for_update().filter(sku=row.sku).first() if row.sku else None
     data, colour = _read_image(row, product)
     fields = _fields(row, colour)
+    specs = _demo_sizes(row.sku, fields["category"].slot) if row.demo else _sizes(rows)
     digest = hashlib.sha256(data).hexdigest() if data else ""
     if product is None:
-        product = Product(sku=row.sku, stock=fields.pop("stock", 0), **fields)
+        product = Product(sku=row.sku, stock=0, **fields)
         product.slug = unique_slug(product.name, product.sku)
         outcome = "created"
     else:
-        fields.pop("stock", None)  # a re-import never overwrites stock a curator has set
         changed = [k for k, v in fields.items() if getattr(product, k) != v]
-        if not changed and (not data or digest == product.image_sha256):
-            return "unchanged"
         for key, value in fields.items():
             setattr(product, key, value)
-        outcome = "updated"
+        outcome = "updated" if changed or (data and digest != product.image_sha256) else "unchanged"
     try:
-        product.full_clean(exclude=["slug", "image"])
+        product.full_clean(exclude=["slug", "image", "stock"])
     except ValidationError as exc:
         raise RowError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from exc
-    product.save()
+    if outcome != "unchanged":
+        product.save()
+    if row.demo and outcome != "created":
+        specs = []  # a re-import never overwrites the sizes and stock a curator has set
+    try:
+        sizes_changed = _save_sizes(product, specs, created=outcome == "created")
+    except ApplicationError as exc:
+        raise RowError(exc.message) from exc
+    if outcome == "unchanged" and sizes_changed:
+        outcome = "updated"
     if data and digest != product.image_sha256:
         product_set_image(product=product, image=ContentFile(data), process_now=process_images_now)
     return outcome
 
 
-def catalog_import(*, rows: Iterable[ImportRow], process_images_now: bool = False) -> ImportReport:
-    """Import every row; bad rows land in ``report.errors`` and the rest go on."""
+def rows_by_product(rows: Iterable[ImportRow]) -> tuple[list[list[ImportRow]], list[tuple[str, str]]]:
+    """Rows grouped by product SKU, in first-seen order, and the rows refused while grouping.
+
+    Rows of a file with a ``size`` column are sizes of their product; without one, a SKU on two
+    rows is a mistake and the second row is refused."""
+    groups: dict[str, list[ImportRow]] = {}
+    errors: list[tuple[str, str]] = []
+    for number, row in enumerate(rows):
+        key = row.sku or f"\0{number}"  # a row without a SKU is its own (bad) product
+        if key in groups and row.size is None:
+            errors.append((row.where, f"duplicate sku '{row.sku}' (first on {groups[key][0].where})"))
+            continue
+        groups.setdefault(key, []).append(row)
+    return list(groups.values()), errors
+
+
+def catalog_import(
+    *, rows: Iterable[ImportRow], process_images_now: bool = False, progress: Callable | None = None
+) -> ImportReport:
+    """Import every product; bad products land in ``report.errors`` and the rest go on.
+
+    ``progress`` wraps the list of products (one item per product, its rows) for a progress bar."""
     report = ImportReport()
-    first_seen: dict[str, str] = {}
-    for row in rows:
-        if row.sku:
-            key = row.sku
-            if key in first_seen:
-                report.errors.append((row.where, f"duplicate sku '{row.sku}' (first on {first_seen[key]})"))
-                continue
-            first_seen[key] = row.where
+    groups, report.errors = rows_by_product(rows)
+    for group in progress(groups) if progress else groups:
         try:
-            outcome = catalog_import_row(row=row, process_images_now=process_images_now)
+            outcome = catalog_import_product(rows=group, process_images_now=process_images_now)
         except ApplicationError as exc:
-            report.errors.append((row.where, exc.message))
+            report.errors.append((_where(group), exc.message))
             continue
         setattr(report, outcome, getattr(report, outcome) + 1)
     return report

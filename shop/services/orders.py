@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import secrets
+from collections import defaultdict
 from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F
 
 from shop.errors import ApplicationError, OutOfStock
-from shop.models import Cart, Order, OrderItem, Product
+from shop.models import Cart, Order, OrderItem, Product, ProductVariant
 from shop.payments import get_payment_provider
+from shop.sizes import ONE_SIZE
 
 
 def _order_number() -> str:
@@ -23,9 +25,12 @@ def order_place(*, cart: Cart, user, shipping_name: str, shipping_address: str) 
 
     The cart row is locked first (``SELECT … FOR UPDATE``), so a double submit of the same
     cart is serialised: the second checkout waits, then finds the cart emptied by the first
-    and places nothing. Stock is reserved with one conditional ``UPDATE … WHERE stock >= qty``
-    per line, taken in product-id order (so two checkouts never deadlock). If any line can't
-    be reserved, the whole transaction rolls back: no order, no stock change, cart intact.
+    and places nothing. Then the rows of the sizes (variants) in the cart are locked, in
+    variant-id order, so two checkouts never deadlock and no size is ever sold twice: each
+    size's stock is checked and lowered while its row is held, and each product's total
+    (``Product.stock``) is lowered by the same amount with an ``F()`` update, in product-id
+    order. If any line can't be reserved, or its size was removed from the catalog, the whole
+    transaction rolls back: no order, no payment, no stock change, cart intact.
     """
     if not user.is_authenticated:
         raise ApplicationError("Sign in to check out.", code="not_authenticated")
@@ -34,7 +39,7 @@ def order_place(*, cart: Cart, user, shipping_name: str, shipping_address: str) 
         raise ApplicationError("A name and a shipping address are required.")
     if cart is None or Cart.objects.select_for_update().filter(pk=cart.pk).first() is None:
         raise ApplicationError("Your cart is empty.", code="empty_cart")
-    items = list(cart.items.select_related("product").order_by("product_id"))
+    items = list(cart.items.select_related("product").order_by("variant_id", "id"))
     if not items:
         raise ApplicationError("Your cart is empty.", code="empty_cart")
 
@@ -43,17 +48,43 @@ def order_place(*, cart: Cart, user, shipping_name: str, shipping_address: str) 
         raise ApplicationError("Items priced in different currencies cannot be ordered together.")
 
     for item in items:
+        if item.variant_id is None:
+            raise OutOfStock(
+                f"Size {item.size} of {item.product.name} is no longer sold: remove it from your cart "
+                "and choose another size. Nothing was ordered.",
+                details={"product": item.product_id, "size": item.size},
+                code="size_gone",
+            )
+    # Locked in id order, the one order every checkout uses.
+    locked = ProductVariant.objects.select_for_update().filter(pk__in=[item.variant_id for item in items])
+    variants = {v.pk: v for v in locked.order_by("pk")}
+    taken: dict[int, int] = defaultdict(int)
+    for item in items:
+        variant = variants.get(item.variant_id)
+        if variant is None:  # removed between reading the cart and locking the sizes
+            raise OutOfStock(
+                f"Size {item.size} of {item.product.name} is no longer sold: remove it from your cart "
+                "and choose another size. Nothing was ordered.",
+                details={"product": item.product_id, "size": item.size},
+                code="size_gone",
+            )
         if not item.product.is_active:
             raise OutOfStock(f"{item.product.name} is no longer on sale.", details={"product": item.product_id})
-        reserved = Product.objects.filter(pk=item.product_id, is_active=True, stock__gte=item.quantity).update(
-            stock=F("stock") - item.quantity
-        )
-        if not reserved:
-            available = Product.objects.values_list("stock", flat=True).get(pk=item.product_id)
+        if variant.stock < item.quantity:
+            label = item.product.name if variant.size == ONE_SIZE else f"{item.product.name} in size {variant.size}"
             raise OutOfStock(
-                f"Only {available} of {item.product.name} left.",
-                details={"product": item.product_id, "available": available, "requested": item.quantity},
+                f"Only {variant.stock} of {label} left.",
+                details={
+                    "product": item.product_id,
+                    "variant": variant.pk,
+                    "available": variant.stock,
+                    "requested": item.quantity,
+                },
             )
+        ProductVariant.objects.filter(pk=variant.pk).update(stock=F("stock") - item.quantity)
+        taken[item.product_id] += item.quantity
+    for product_id in sorted(taken):
+        Product.objects.filter(pk=product_id).update(stock=F("stock") - taken[product_id])
 
     total = sum((item.product.price * item.quantity for item in items), Decimal("0"))
     order = Order.objects.create(
@@ -71,6 +102,9 @@ def order_place(*, cart: Cart, user, shipping_name: str, shipping_address: str) 
             product=item.product,
             product_name=item.product.name,
             sku=item.product.sku,
+            variant=variants[item.variant_id],
+            size=variants[item.variant_id].size,
+            variant_sku=variants[item.variant_id].sku,
             unit_price=item.product.price,
             quantity=item.quantity,
         )

@@ -5,7 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from shop.models import Order, Product
-from tests.factories import CartFactory, CartItemFactory, CategoryFactory, ProductFactory, UserFactory
+from tests.factories import CartFactory, CartItemFactory, CategoryFactory, ProductFactory, UserFactory, stock_set
 from tests.images import bomb_png, jpeg_bytes, truncated_jpeg
 
 pytestmark = pytest.mark.django_db
@@ -91,13 +91,14 @@ def test_cart_and_checkout_through_the_api(signed_in_api_client):
 def test_api_checkout_with_too_little_stock_is_a_409_and_changes_nothing(signed_in_api_client):
     product = ProductFactory(stock=2)
     signed_in_api_client.post("/api/v1/cart/", {"product": product.pk, "quantity": 2})
-    Product.objects.filter(pk=product.pk).update(stock=1)
+    stock_set(product, 1)
     error = assert_error_shape(
         signed_in_api_client.post("/api/v1/orders/", {"shipping_name": "A", "shipping_address": "B"}),
         409,
         "out_of_stock",
     )
-    assert error["details"] == {"product": product.pk, "available": 1, "requested": 2}
+    variant = product.variants.get()
+    assert error["details"] == {"product": product.pk, "variant": variant.pk, "available": 1, "requested": 2}
     assert not Order.objects.exists() and Product.objects.get(pk=product.pk).stock == 1
 
 

@@ -9,7 +9,7 @@ from shop.errors import ApplicationError, OutOfStock
 from shop.models import Cart, Order, Product
 from shop.services.carts import cart_add_item
 from shop.services.orders import order_place
-from tests.factories import CartFactory, CartItemFactory, ProductFactory, UserFactory
+from tests.factories import CartFactory, CartItemFactory, ProductFactory, UserFactory, stock_set
 
 
 @pytest.mark.django_db
@@ -62,7 +62,7 @@ def test_checkout_with_too_little_stock_makes_no_order_and_changes_no_stock(clie
     cart = CartFactory(user=user)
     CartItemFactory(cart=cart, product=plenty, quantity=3)
     CartItemFactory(cart=cart, product=scarce, quantity=1)
-    Product.objects.filter(pk=scarce.pk).update(stock=0)  # sold elsewhere meanwhile
+    stock_set(scarce, 0)  # sold elsewhere meanwhile
 
     with pytest.raises(OutOfStock):
         order_place(cart=cart, user=user, shipping_name="A", shipping_address="B")
@@ -78,7 +78,7 @@ def test_checkout_page_shows_the_stock_error_as_a_form_error(client):
     product = ProductFactory(stock=1)
     cart = CartFactory(user=user)
     CartItemFactory(cart=cart, product=product, quantity=1)
-    Product.objects.filter(pk=product.pk).update(stock=0)
+    stock_set(product, 0)
     client.force_login(user)
     response = client.post(reverse("shop:checkout"), {"shipping_name": "A", "shipping_address": "B"})
     assert response.status_code == 200

@@ -8,12 +8,16 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from shop.errors import ApplicationError
-from shop.services.imports import CSV_COLUMNS, catalog_import, rows_from_path
+from shop.services.imports import CSV_COLUMNS, CSV_SIZE_COLUMNS, catalog_import, rows_from_path
 
 
 class Command(BaseCommand):
     help = (
-        "Import products from a CSV (columns: " + ", ".join(CSV_COLUMNS) + ") or from a folder-per-class "
+        "Import products from a CSV (columns: "
+        + ", ".join(CSV_COLUMNS)
+        + "; optional: "
+        + ", ".join(CSV_SIZE_COLUMNS)
+        + ", one row per size) or from a folder-per-class "
         "image tree such as ../shared/datasets/clothing-small/train (demo products). Re-running updates, "
         "never duplicates; bad rows are reported and skipped."
     )
@@ -37,8 +41,13 @@ class Command(BaseCommand):
             rows = list(rows_from_path(path, limit_per_class=limit_per_class))
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
-        progress = tqdm(rows, desc="Importing", unit="product", disable=no_progress, file=self.stderr._out)
-        report = catalog_import(rows=progress, process_images_now=process_images_now)
+        report = catalog_import(
+            rows=rows,
+            process_images_now=process_images_now,
+            progress=lambda products: tqdm(
+                products, desc="Importing", unit="product", disable=no_progress, file=self.stderr._out
+            ),
+        )
         for where, message in report.errors:
             self.stderr.write(f"  skipped {where}: {message}")
         summary = (
