@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from recommender.ml.datasets.ccp import list_samples, read_label_names, split_ids
 from recommender.ml.stylist.priors import LAYER_TYPE_OF_FINE, LAYER_TYPES, PRIORS_PATH, priors_write
-from training.stylist.street import StreetGarment, annotated_garments, tagged_garments
+from recommender.ml.stylist.street import StreetGarment, annotated_garments, tagged_garments
 
 Outfit = list[StreetGarment]
 

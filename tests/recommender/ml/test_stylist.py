@@ -17,8 +17,8 @@ from recommender.ml.stylist.looks import (
     split_counts,
 )
 from recommender.ml.stylist.priors import PriorsError, load_priors, priors_from_file, priors_write
+from recommender.ml.stylist.street import StreetGarment
 from training.stylist.fit import fit_tables
-from training.stylist.street import StreetGarment
 
 
 def _outfit(photo, *garments):
