@@ -24,6 +24,7 @@ import pytest
 from config import services
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.worker  # the launcher starts a real Celery worker
 
 
 @pytest.fixture
