@@ -1,5 +1,5 @@
 # The two commands (see README.md):
-#   make run   — the demo shop with its worker at http://127.0.0.1:8000 (embedded PostgreSQL + Redis)
+#   make run   — the demo shop with its worker at http://127.0.0.1:8000 (embedded PostgreSQL + Redis), stocked in the background
 #   make test  — lint, then every test against real PostgreSQL/pgvector, Redis and a Celery worker
 #   make deploy-check — the production topology on 127.0.0.1 (docs/DEPLOY.md): smoke flow and faults, one JSON line last
 # .ci/run calls `make test`.
@@ -9,7 +9,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint format browser web worker demo clean-var fuzz gpu-packs pseudo-labels deploy-check deploy-benchmark
+.PHONY: run first-page test check lint format browser web worker demo clean-var fuzz gpu-packs pseudo-labels deploy-check deploy-benchmark
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,11 +46,10 @@ FUZZ_SECONDS ?= 1800
 fuzz: $(STAMP)
 	$(PY) -m tests.test_schema_fuzz $(FUZZ_EXAMPLES) $(FUZZ_SECONDS)
 
+# The demo catalog without a worker: products, street outfits behind the pairings, indexing (idempotent).
 demo: $(STAMP)
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
-	$(PY) manage.py reindex
-	$(PY) manage.py ingest_outfits --ccp ../shared/datasets/ccp   # street outfits behind the pairings
+	$(PY) manage.py stock_demo --index here
 
 web: $(STAMP)
 	$(PY) manage.py runserver 127.0.0.1:8000
@@ -58,11 +57,15 @@ web: $(STAMP)
 worker: $(STAMP)
 	RECOMMENDER_TORCH_THREADS=1 $(VENV)/bin/celery -A config worker -B -l info -c 2
 
-run: demo
-	@echo "Starting the worker and the shop at http://127.0.0.1:8000  (Ctrl-C stops both)"
-	@trap 'kill 0' INT TERM EXIT; \
-	  RECOMMENDER_TORCH_THREADS=1 $(VENV)/bin/celery -A config worker -B -l warning -c 2 & \
-	  $(PY) manage.py runserver 127.0.0.1:8000 --noreload
+# Migrate, then the shop, its worker and the demo catalog's stocking (in the background, progress on
+# the home page); Ctrl-C stops them all and the embedded PostgreSQL and Redis it started (config/run.py).
+RUN_PORT ?= 8000
+run: $(STAMP)
+	$(PY) -m config.run --port $(RUN_PORT)
+
+# A fresh clone's `make run` timed to its first page and to a stocked shop, then Ctrl-C and nothing left running.
+first-page: $(STAMP)
+	$(PY) -m deploy.first_page
 
 # The production topology for real (docs/DEPLOY.md): PostgreSQL, Redis and SeaweedFS S3 over TCP with passwords,
 # gunicorn, an indexing worker, a photo-search worker, celery beat; a smoke flow, then four faults. Last line: JSON.

