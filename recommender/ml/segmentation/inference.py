@@ -104,10 +104,15 @@ def absorb_enclosed(labels: np.ndarray, classes: Sequence[str]) -> np.ndarray:
     that garment's largest blob. Smallest classes are looked at first; one class is absorbed at a time."""
     labels = labels.copy()
     indices = [classes.index(kind) for kind in GARMENT_CLASSES if kind in classes]
+    # A bottom is never a blob inside another garment: it meets the top or dress above it along the
+    # waist, so its ring is mostly that garment however large it is.
+    bottom = classes.index("bottom") if "bottom" in classes else None
     for _ in indices:
         blobs = {i: _largest_component(labels == i) for i in indices if (labels == i).any()}
         absorbed = False
         for i, blob in sorted(blobs.items(), key=lambda item: int(item[1].sum())):
+            if i == bottom:
+                continue
             ring = labels[ndimage.binary_dilation(blob, iterations=3) & ~blob]
             size = int((labels == i).sum())
             for j, other in blobs.items():
