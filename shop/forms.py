@@ -15,7 +15,7 @@ from shop.validators import IMAGE_HELP_TEXT, image_upload_clean
 class SignUpForm(UserCreationForm):
     email = forms.EmailField(required=True)
 
-    class Meta(UserCreationForm.Meta):
+    class Meta(UserCreationForm.Meta):  # type: ignore[name-defined]  # django-stubs leave out the form's Meta
         model = User
         fields = ("username", "email")
 
@@ -70,7 +70,8 @@ class AddToCartForm(forms.Form):
 
     def clean_size(self) -> int:
         variant_id = self.cleaned_data["size"]
-        variant = next(v for v in self.product.variants.all() if v.pk == variant_id)
+        variants = self.product.variants.all() if self.product is not None else []
+        variant = next(v for v in variants if v.pk == variant_id)
         if variant.stock < 1:
             raise forms.ValidationError(f"Size {variant.size} is sold out.", code="sold_out")
         return variant_id

@@ -16,7 +16,7 @@ from shop.sizes import ONE_SIZE
 class User(AbstractUser):
     """The shop's user; custom from the first migration so fields can be added later."""
 
-    class Meta(AbstractUser.Meta):
+    class Meta(AbstractUser.Meta):  # type: ignore[name-defined]  # django-stubs leave out AbstractUser.Meta
         swappable = "AUTH_USER_MODEL"
         ordering = ["id"]
 

@@ -157,7 +157,9 @@ def new_in(*, limit: int = 8) -> list[Product]:
 
 def product_get(*, slug: str | None = None, pk: int | None = None) -> Product | None:
     qs = Product.objects.select_related("category").prefetch_related("variants").filter(is_active=True)
-    return qs.filter(slug=slug).first() if slug is not None else qs.filter(pk=pk).first()
+    if slug is not None:
+        return qs.filter(slug=slug).first()
+    return qs.filter(pk=pk).first() if pk is not None else None
 
 
 def category_list() -> QuerySet[Category]:

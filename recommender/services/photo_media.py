@@ -27,8 +27,8 @@ def _folders() -> dict[str, tuple]:
     image = OutfitPhoto._meta.get_field("image")
     crop = Garment._meta.get_field("crop")
     return {
-        image.upload_to.rstrip("/"): (image.storage, OutfitPhoto, "image"),
-        crop.upload_to.rstrip("/"): (crop.storage, Garment, "crop"),
+        str(image.upload_to).rstrip("/"): (image.storage, OutfitPhoto, "image"),
+        str(crop.upload_to).rstrip("/"): (crop.storage, Garment, "crop"),
     }
 
 

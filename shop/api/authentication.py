@@ -26,4 +26,4 @@ class CsrfSessionAuthentication(SessionAuthentication):
 class CsrfSessionScheme(SessionScheme):
     """Documents the class in the OpenAPI schema as the usual cookie session."""
 
-    target_class = CsrfSessionAuthentication
+    target_class = CsrfSessionAuthentication  # type: ignore[assignment]  # drf-spectacular takes a class here too

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from math import comb
 from pathlib import Path
+from typing import Any
 
 from recommender.ml.colour.palette import FAMILY
 from shop.models import Product
@@ -69,7 +70,7 @@ def _random_scores(n: int, relevant: int) -> tuple[float, float]:
 def evaluate(queries: Iterable[ShopperQuery], *, ranked: Callable[[str], list[Product]]) -> dict:
     """``ranked(query)`` is the search under test: its results in order."""
     catalog = list(Product.objects.filter(is_active=True).select_related("category"))
-    rows = []
+    rows: list[dict[str, Any]] = []
     for query in queries:
         relevant = {p.pk for p in catalog if is_relevant(p, query)}
         results = ranked(query.query)

@@ -22,7 +22,19 @@ from __future__ import annotations
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector, TrigramWordSimilarity
 from django.db import connection
-from django.db.models import Case, ExpressionWrapper, F, FloatField, Func, Q, QuerySet, TextField, Value, When
+from django.db.models import (
+    Case,
+    Expression,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Func,
+    Q,
+    QuerySet,
+    TextField,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, Concat, Lower
 
 from shop.search.vocabulary import Term, colour_families, colour_names, known_slugs, parse, vocabulary, words
@@ -165,7 +177,7 @@ def search(qs: QuerySet, q: str) -> QuerySet:
         match &= term_match
         scores += term_scores
 
-    rank = Value(0.0, output_field=FloatField())
+    rank: Expression = Value(0.0, output_field=FloatField())
     if free:
         any_word = SearchQuery(free[0], config=SEARCH_CONFIG)
         for word in free[1:]:
@@ -174,7 +186,7 @@ def search(qs: QuerySet, q: str) -> QuerySet:
     for i, word in enumerate(free):
         word_match = _text_match(word)
         if len(word) >= TYPO_MIN_LENGTH:
-            annotations[f"search_sim_{i}"] = TrigramWordSimilarity(Value(word), "search_text")
+            annotations[f"search_sim_{i}"] = TrigramWordSimilarity(Value(word), "search_text")  # type: ignore[arg-type]
             word_match |= Q(**{f"search_sim_{i}__gte": TYPO_SIMILARITY})
             rank = rank + 0.1 * F(f"search_sim_{i}")
         if word in typos:  # "jeens": also as the term it is close to

@@ -20,8 +20,7 @@ def cart_for(*, user=None, session=None, create: bool = True) -> Cart | None:
     """The cart of a signed-in user, or of an anonymous session."""
     if user is not None and user.is_authenticated:
         if create:
-            cart, _ = Cart.objects.get_or_create(user=user)
-            return cart
+            return Cart.objects.get_or_create(user=user)[0]
         return Cart.objects.filter(user=user).first()
     if session is None:
         return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections import defaultdict
 from decimal import Decimal
+from typing import cast
 
 from django.db import transaction
 from django.db.models import F
@@ -60,7 +61,7 @@ def order_place(*, cart: Cart, user, shipping_name: str, shipping_address: str) 
     variants = {v.pk: v for v in locked.order_by("pk")}
     taken: dict[int, int] = defaultdict(int)
     for item in items:
-        variant = variants.get(item.variant_id)
+        variant = variants.get(item.variant_id) if item.variant_id is not None else None
         if variant is None:  # removed between reading the cart and locking the sizes
             raise OutOfStock(
                 f"Size {item.size} of {item.product.name} is no longer sold: remove it from your cart "
@@ -102,9 +103,9 @@ def order_place(*, cart: Cart, user, shipping_name: str, shipping_address: str) 
             product=item.product,
             product_name=item.product.name,
             sku=item.product.sku,
-            variant=variants[item.variant_id],
-            size=variants[item.variant_id].size,
-            variant_sku=variants[item.variant_id].sku,
+            variant=variants[cast(int, item.variant_id)],  # every line's size was locked above
+            size=variants[cast(int, item.variant_id)].size,
+            variant_sku=variants[cast(int, item.variant_id)].sku,
             unit_price=item.product.price,
             quantity=item.quantity,
         )

@@ -35,7 +35,9 @@ def variant_sku_check(
 
     ``other_products_only`` leaves clashes within the product to the caller (a form set that swaps
     two sizes' SKUs checks them together)."""
-    others = ProductVariant.objects.filter(sku__iexact=sku).exclude(pk=exclude_pk)
+    others = ProductVariant.objects.filter(sku__iexact=sku)
+    if exclude_pk is not None:
+        others = others.exclude(pk=exclude_pk)
     if other_products_only and product_id is not None:
         others = others.exclude(product_id=product_id)
     clash = others.select_related("product").first()

@@ -50,11 +50,11 @@ def dominant_colours(lab: np.ndarray, k: int = 3, iterations: int = 6, seed: int
     if len(lab) > 2000:
         lab = lab[np.linspace(0, len(lab) - 1, 2000).astype(np.int64)]
     rng = np.random.default_rng(seed)
-    centres = [lab[rng.integers(len(lab))]]
+    seeds = [lab[rng.integers(len(lab))]]
     for _ in range(1, k):
-        distance = np.min([((lab - c) ** 2).sum(axis=1) for c in centres], axis=0)
-        centres.append(lab[int(distance.argmax())])
-    centres = np.stack(centres)
+        distance = np.min([((lab - c) ** 2).sum(axis=1) for c in seeds], axis=0)
+        seeds.append(lab[int(distance.argmax())])
+    centres = np.stack(seeds)
     for _ in range(iterations):
         assign = ((lab[:, None, :] - centres[None]) ** 2).sum(axis=-1).argmin(axis=1)
         for j in range(k):

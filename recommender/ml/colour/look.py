@@ -76,7 +76,7 @@ def look_vector(
 ) -> np.ndarray:
     """float32 of length :data:`LOOK_DIM`, unit norm. Unknown colour or pattern parts are zeros."""
     e = np.asarray(embedding, dtype=np.float64).reshape(-1)
-    e = e / max(np.linalg.norm(e), 1e-12)
+    e = e / max(float(np.linalg.norm(e)), 1e-12)
     parts = [np.sqrt(weights.shape) * e]
     for part, weight in ((colour, weights.colour), (pattern, weights.pattern)):
         part = np.asarray(part, dtype=np.float64).reshape(-1)

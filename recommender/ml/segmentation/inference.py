@@ -61,7 +61,7 @@ class Garment:
     confidence: float
     crop: Image.Image = field(repr=False)
     #: The garment's pixels inside ``bbox`` (crop-sized bool array): colour statistics read only these.
-    mask: np.ndarray = field(repr=False, default=None)
+    mask: np.ndarray | None = field(repr=False, default=None)
     #: What kind of garment it is, as a CCP fine label: a bottom's ``pants``, ``shorts`` or
     #: ``skirt`` from its shape (``garment_shape``); empty when the segmenter cannot tell.
     fine_label: str = ""

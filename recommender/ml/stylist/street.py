@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -80,7 +81,11 @@ def annotated_garments(sample: CCPSample) -> list[StreetGarment]:
         look = measure_garment(image, mask)
         fine = names[max(indices, key=lambda i: counts[i])]
         colours = tuple((c.family, round(float(c.share), 3)) for c in look.colours)
-        lab = tuple(round(float(v), 1) for v in look.colours[0].lab) if look.colours else None
+        lab = (
+            cast(tuple[float, float, float], tuple(round(float(v), 1) for v in look.colours[0].lab))
+            if look.colours
+            else None
+        )
         garments.append(
             StreetGarment(sample.id, fine, category, colours[0][0] if colours else "", colours, look.pattern or "", lab)
         )
