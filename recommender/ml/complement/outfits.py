@@ -39,7 +39,7 @@ class OutfitGarment:
     confidence: float
     crop: Image.Image = field(repr=False)
     #: Crop-sized bool mask of the garment's own pixels.
-    mask: np.ndarray = field(repr=False)
+    mask: np.ndarray | None = field(repr=False)
 
 
 @dataclass(frozen=True)
