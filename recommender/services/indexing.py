@@ -13,10 +13,10 @@ from django.utils import timezone
 
 from core.dispatch import enqueue_on_commit
 from core.errors import ApplicationError
+from core.images import ImageError, open_image
 from recommender import inference
 from recommender.ml.colour.look import LOOK_DIM, look_vector, measure_garment, named_colour_features
 from recommender.ml.colour.pattern import pattern_features
-from recommender.ml.images import ImageError, open_image
 from recommender.ml.weights import WeightsError
 from recommender.models import EMBEDDING_DIM, GarmentVector
 from recommender.selectors.indexing import current_complement_version, stale_vectors_q

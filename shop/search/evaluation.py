@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from math import comb
 from pathlib import Path
 
-from recommender.ml.colour.palette import FAMILY
+from core.colour.palette import FAMILY
 from shop.models import Product
 
 K = 8

@@ -15,7 +15,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils.text import slugify
 
-from recommender.ml.images import ImageError, open_image
+from core.images import ImageError, open_image
 from shop.errors import ApplicationError
 from shop.imaging import ColourAnalysis, analyse_product_image
 from shop.models import Category, Product
@@ -232,7 +232,7 @@ def _apply_measured_colours(product: Product, colour: ColourAnalysis) -> None:
 def product_set_colours(*, product: Product, colours: list[dict], pattern: str = "") -> Product:
     """A curator's colours (palette names with shares, main first) and pattern. They are kept when the
     photo is processed again; :func:`product_reset_colours` hands the colours back to the measurement."""
-    from recommender.ml.colour.palette import FAMILY, NAMES, PALETTE_LAB, NamedColour
+    from core.colour.palette import FAMILY, NAMES, PALETTE_LAB, NamedColour
     from shop.models import Pattern
 
     names = [str(c.get("name", "")).strip().lower() for c in colours]
