@@ -14,4 +14,4 @@ class RecommenderConfig(AppConfig):
         from shop import photo_analysis, sections
 
         photo_analysis.register(photo_analyse)
-        sections.register(product_page_sections)
+        sections.register(product_page_sections, template="recommender/product_sections.html")
