@@ -17,6 +17,7 @@ from core.errors import ApplicationError
 from recommender.ml.segmentation.inference import CLASS_COLOURS
 from recommender.models import PhotoSearch
 from recommender.selectors.photo_search import owner_of, photo_search_get, photo_search_list
+from recommender.selectors.product_page import product_recommendations
 from recommender.services.photo_search import BOX_SLOTS, photo_search_create, photo_search_delete
 from recommender.throttles import PhotoUploadThrottle
 
@@ -105,3 +106,9 @@ def photo_search_remove(request: HttpRequest, pk) -> HttpResponse:
         "photo_url": reverse("api-photo-search-photo", kwargs={"version": "v1", "pk": search.pk}),
     }
     return render(request, "recommender/photo_search_confirm_delete.html", context)
+
+
+def product_page_sections(*, request: HttpRequest, product) -> dict:
+    """The shop's product page sections ("Complete the look", "Similar items"), registered in
+    ``shop.sections``; ``?cheaper=1`` asks for cheaper similar items."""
+    return product_recommendations(product=product, cheaper=request.GET.get("cheaper") == "1")

@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.html import format_html, format_html_join
 
-from recommender.ml.colour.palette import NAMES as PALETTE_NAMES
+from core.colour.palette import NAMES as PALETTE_NAMES
 from shop.errors import ApplicationError
 from shop.forms import ProductAdminForm, ProductVariantAdminForm
 from shop.models import Category, Order, OrderItem, Pattern, Product, ProductVariant, User

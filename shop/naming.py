@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from recommender.ml.colour.palette import FAMILY, NAMES, PALETTE_LAB
+from core.colour.palette import FAMILY, NAMES, PALETTE_LAB
 from shop.models import Product
 
 #: A second colour is in the name when it covers this share of the garment.

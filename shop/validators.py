@@ -23,7 +23,7 @@ from django.core.files.base import ContentFile
 from django.utils.functional import lazy
 from PIL import Image
 
-from recommender.ml.images import ImageError, open_image
+from core.images import ImageError, open_image
 
 # Every C0/C1 control character except tab, newline and carriage return (which a description may hold).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")

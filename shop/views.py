@@ -11,12 +11,12 @@ from django.shortcuts import redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from recommender.selectors.product_page import product_recommendations
 from shop import selectors
 from shop.demo_stock import demo_stock_progress
 from shop.errors import ApplicationError
 from shop.forms import AddLookForm, AddToCartForm, CartLineForm, CheckoutForm, SignUpForm
 from shop.models import Category, Colour
+from shop.sections import product_page_context
 from shop.services.carts import cart_add_item, cart_add_look, cart_for, cart_remove_item, cart_set_quantity
 from shop.services.orders import order_place
 from shop.sizes import ONE_SIZE
@@ -64,10 +64,8 @@ def product_list(request: HttpRequest) -> HttpResponse:
 
 
 def _product_page(request: HttpRequest, product, form: AddToCartForm, *, status: int = 200) -> HttpResponse:
-    recommendations = product_recommendations(product=product, cheaper=request.GET.get("cheaper") == "1")
-    return render(
-        request, "shop/product_detail.html", {"product": product, "form": form, **recommendations}, status=status
-    )
+    sections = product_page_context(request=request, product=product)
+    return render(request, "shop/product_detail.html", {"product": product, "form": form, **sections}, status=status)
 
 
 def product_detail(request: HttpRequest, slug: str) -> HttpResponse:

@@ -42,10 +42,21 @@ def test_served_code_never_imports_the_training_package():
 
 @pytest.mark.parametrize(
     ("package", "forbidden"),
-    [("core", ("shop", "recommender", "training"))],
+    [
+        ("core", ("shop", "recommender", "training")),
+        ("shop", ("recommender", "training")),
+    ],
 )
 def test_a_lower_layer_never_imports_a_higher_one(package, forbidden):
     assert _offenders((package,), forbidden) == []
+
+
+def test_the_checker_names_an_upward_import(tmp_path, monkeypatch):
+    """The layer rule can fail too: a shop module that imports the recommender is named."""
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "views.py").write_text("import recommender.selectors\nfrom core.images import open_image\n")
+    monkeypatch.setattr(f"{__name__}.ROOT", tmp_path)
+    assert _offenders(("shop",), ("recommender", "training")) == ["shop/views.py:1 imports recommender.selectors"]
 
 
 def test_the_checker_sees_imports_inside_functions(tmp_path, monkeypatch):

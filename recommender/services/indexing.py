@@ -1,4 +1,4 @@
-"""Writes of the recommender: indexing products into garment vectors."""
+"""Writes of the recommender: indexing products (their photos' analysis, garment vectors)."""
 
 from __future__ import annotations
 
@@ -13,15 +13,18 @@ from django.utils import timezone
 
 from core.dispatch import enqueue_on_commit
 from core.errors import ApplicationError
+from core.images import ImageError, open_image
 from recommender import inference
-from recommender.ml.colour.look import LOOK_DIM, look_vector, measure_garment, named_colour_features
+from recommender.ml.colour.look import LOOK_DIM, GarmentLook, look_vector, measure_garment, named_colour_features
 from recommender.ml.colour.pattern import pattern_features
-from recommender.ml.images import ImageError, open_image
+from recommender.ml.segmentation.product_mask import mask_png, read_mask_png
 from recommender.ml.weights import WeightsError
 from recommender.models import EMBEDDING_DIM, GarmentVector
 from recommender.selectors.indexing import current_complement_version, stale_vectors_q
 from recommender.services.complements import complement_vectors_store, street_support_refresh
+from recommender.services.photo_analysis import look_analysis
 from shop.models import Product
+from shop.services.catalog import product_photo_analysed
 
 logger = logging.getLogger(__name__)
 
@@ -111,33 +114,60 @@ def vector_store(
     return row
 
 
-def _product_mask(product: Product, image) -> np.ndarray:
-    """The stored mask of this photo version (the image task's), else computed now."""
-    from recommender.ml.segmentation.product_mask import read_mask_png
-
+def _product_mask(product: Product, image) -> tuple[np.ndarray, bytes]:
+    """The stored mask of this photo version, else one computed now (with its PNG, to be stored)."""
     if product.garment_mask and product.image_sha256 and product.image_sha256 in product.garment_mask.name:
         try:
             with product.garment_mask.open("rb") as fh:
                 mask = read_mask_png(fh)
             if mask.shape == (image.height, image.width):
-                return mask
+                return mask, b""
         except OSError:
             pass
-    return inference.product_garment_mask(image)
+    mask = inference.product_garment_mask(image)
+    return mask, mask_png(mask)
 
 
-def _look_parts(product: Product, image, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _photos_analyse(products: Sequence[Product], images: Sequence) -> tuple[list[np.ndarray], list[GarmentLook]]:
+    """Each photo's garment mask and measured look, measured once and recorded on the product
+    (``shop.services.catalog.product_photo_analysed``: mask, colours and pattern; never a curator's)."""
+    masks, looks = [], []
+    for product, image in zip(products, images, strict=True):
+        mask, png = _product_mask(product, image)
+        look = measure_garment(image, mask)
+        product_photo_analysed(
+            product_id=product.pk, image_name=product.image.name, analysis=look_analysis(look, mask=png)
+        )
+        masks.append(mask)
+        looks.append(look)
+    return masks, looks
+
+
+def _look_parts(product: Product, measured: GarmentLook) -> tuple[np.ndarray, np.ndarray]:
     """Colour signature and pattern one-hot of the product's garment. A curator's colours and pattern
     win over the measured ones, so an edit changes the look-alikes too."""
-    curated = product.colours_source == Product.ColoursSource.CURATOR
-    measured = None
-    if curated and product.colours:
-        colour = named_colour_features(product.colours)
-    else:
-        measured = measure_garment(image, mask)
-        colour = measured.colour_features
-    pattern = product.pattern if curated or measured is None else (measured.pattern or product.pattern)
-    return colour, pattern_features(pattern)
+    if product.colours_source == Product.ColoursSource.CURATOR:
+        colour = named_colour_features(product.colours) if product.colours else measured.colour_features
+        return colour, pattern_features(product.pattern)
+    return measured.colour_features, pattern_features(measured.pattern or product.pattern)
+
+
+def _photos_open(products: Sequence[Product]) -> tuple[list[Product], list, list[tuple[int, str]]]:
+    """The products whose photo opens, their decoded photos, and ``(id, reason)`` of the others."""
+    ready, images, failures = [], [], []
+    for product in products:
+        if not product.image:
+            failures.append((product.pk, "The product has no photo."))
+            continue
+        try:
+            with product.image.open("rb") as fh:
+                images.append(open_image(fh, max_pixels=settings.MAX_IMAGE_PIXELS))
+            ready.append(product)
+        except (ImageError, OSError) as exc:
+            failures.append(
+                (product.pk, str(exc) if isinstance(exc, ImageError) else f"The photo cannot be read: {exc}")
+            )
+    return ready, images, failures
 
 
 def _mark_failed(product_ids: Iterable[int], reason: str) -> None:
@@ -149,15 +179,20 @@ def _mark_failed(product_ids: Iterable[int], reason: str) -> None:
 
 
 def products_embed(*, product_ids: Sequence[int]) -> dict[str, int]:
-    """Embed these products' photos in one batch. Idempotent: running it twice gives the same rows.
+    """Analyse these products' photos (mask, colours, pattern) and embed them in one batch. Idempotent:
+    running it twice gives the same rows.
 
     A product with a missing or broken photo is marked failed with the reason and stays
-    on sale; the others in the batch are still indexed. Transient errors (database,
-    broker) propagate so the task can retry the whole batch.
+    on sale; the others in the batch are still indexed. Without an embedder the photos are still
+    analysed (the shop's colours need no vectors). Transient errors (database, broker) propagate so
+    the task can retry the whole batch.
     """
     try:
         model = inference.embedder()
     except WeightsError as exc:
+        products = list(Product.objects.filter(pk__in=list(product_ids)).exclude(image=""))
+        ready, images, _ = _photos_open(products)
+        _photos_analyse(ready, images)
         _mark_failed(product_ids, f"Model unavailable: {exc}")
         return {"indexed": 0, "failed": len(product_ids), "skipped": 0}
     products = list(Product.objects.filter(pk__in=list(product_ids)).select_related("category"))
@@ -169,28 +204,17 @@ def products_embed(*, product_ids: Sequence[int]) -> dict[str, int]:
     )
     skipped = len(fresh)
     products = [p for p in products if p.pk not in fresh]
-    images, ready, failed = [], [], 0
-    for product in products:
-        if not product.image:
-            _mark_failed([product.pk], "The product has no photo.")
-            failed += 1
-            continue
-        try:
-            with product.image.open("rb") as fh:
-                images.append(open_image(fh, max_pixels=settings.MAX_IMAGE_PIXELS))
-            ready.append(product)
-        except (ImageError, OSError) as exc:
-            reason = str(exc) if isinstance(exc, ImageError) else f"The photo cannot be read: {exc}"
-            _mark_failed([product.pk], reason)
-            failed += 1
+    ready, images, failures = _photos_open(products)
+    for product_id, reason in failures:
+        _mark_failed([product_id], reason)
     GarmentVector.objects.filter(product__in=products).update(attempts=F("attempts") + 1)
     if ready:
+        masks, measured = _photos_analyse(ready, images)
         vectors = model.embed(images, batch_size=settings.RECOMMENDER_BATCH_SIZE)
         weights = inference.look_weights()
-        masks = [_product_mask(product, image) for product, image in zip(ready, images, strict=True)]
         looks = [
-            look_vector(vector, *_look_parts(product, image, mask), weights)
-            for product, image, mask, vector in zip(ready, images, masks, vectors, strict=True)
+            look_vector(vector, *_look_parts(product, look), weights)
+            for product, look, vector in zip(ready, measured, vectors, strict=True)
         ]
         with transaction.atomic():
             for product, vector, look in zip(ready, vectors, looks, strict=True):
@@ -199,4 +223,4 @@ def products_embed(*, product_ids: Sequence[int]) -> dict[str, int]:
         # Every write above is logged per product: cached rankings merge these products in (no call
         # to vectors_changed, which would make every product page search the vectors again).
         street_support_refresh(product_ids=[p.pk for p in ready])
-    return {"indexed": len(ready), "failed": failed, "skipped": skipped}
+    return {"indexed": len(ready), "failed": len(failures), "skipped": skipped}

@@ -35,9 +35,9 @@ from PIL import Image
 
 from core.dispatch import enqueue_on_commit
 from core.errors import ApplicationError
+from core.images import ImageError, open_image
 from core.tasks import TRANSIENT_ERRORS
 from recommender import inference
-from recommender.ml.images import ImageError, open_image
 from recommender.ml.segmentation.box import box_garment
 from recommender.models import Garment, OutfitPhoto, PhotoSearch, PhotoSearchMatch
 from recommender.selectors.complements import complements_for_query

@@ -11,7 +11,7 @@ from math import comb
 from pathlib import Path
 from typing import Any
 
-from recommender.ml.colour.palette import FAMILY
+from core.colour.palette import FAMILY
 from shop.models import Product
 
 K = 8

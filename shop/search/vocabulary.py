@@ -13,7 +13,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from recommender.ml.colour.palette import FAMILIES, FAMILY
+from core.colour.palette import FAMILIES, FAMILY
 
 SYNONYMS_PATH = Path(__file__).with_name("synonyms.toml")
 MAX_WORDS = 8

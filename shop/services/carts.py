@@ -184,10 +184,6 @@ def cart_merge(*, anonymous_cart_id: int | None, user) -> Cart:
     return user_cart
 
 
-def cart_clear(*, cart: Cart) -> None:
-    cart.items.all().delete()
-
-
 #: A look is the product and what goes with it: two to four pieces.
 LOOK_SIZE = (2, 4)
 

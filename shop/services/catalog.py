@@ -1,31 +1,34 @@
-"""Catalog writes: products, their images, and curator bulk actions."""
+"""Catalog writes: products, their photos, and curator bulk actions.
+
+A product photo is the shop's to store (bytes, hash) and to thumbnail (``shop.tasks.process_product_image``).
+What it shows (garment mask, colours, pattern) is measured by another app: the shop sends
+``shop.signals.product_photo_changed`` and receives the result in :func:`product_photo_analysed`.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
 from collections.abc import Iterable
-from decimal import Decimal
-from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils.text import slugify
 
-from recommender.ml.images import ImageError, open_image
+from core.colour.palette import FAMILY, NAMES, PALETTE_LAB, NamedColour
+from core.dispatch import enqueue_on_commit
+from core.images import ImageError, open_image
+from shop import photo_analysis
 from shop.errors import ApplicationError
-from shop.imaging import ColourAnalysis, analyse_product_image
-from shop.models import Category, Product
-from shop.services.variants import variant_create, variant_set_stock, variants_lock
-from shop.sizes import ONE_SIZE
+from shop.imaging import thumbnail_jpeg
+from shop.models import Pattern, Product
+from shop.photo_analysis import PhotoAnalysis
+from shop.signals import product_colours_changed, product_photo_changed
 from shop.validators import image_format, stored_image_name
 
 logger = logging.getLogger(__name__)
-
-PRODUCT_FIELDS = {"sku", "name", "brand", "description", "price", "currency", "category", "stock", "is_active"}
 
 
 def unique_slug(name: str, sku: str, *, exclude_pk: int | None = None) -> str:
@@ -36,77 +39,10 @@ def unique_slug(name: str, sku: str, *, exclude_pk: int | None = None) -> str:
     return slug
 
 
-def _queue_image_processing(product: Product) -> None:
-    from shop.tasks import process_product_image
-
-    process_product_image.delay_on_commit(product.pk)
-    _request_indexing(product)
-
-
-def _request_indexing(product: Product) -> None:
-    """A new photo means a new garment vector (the recommender embeds the original photo)."""
-    from recommender.services.indexing import product_index_request
-
-    product_index_request(product=product)
-
-
-@transaction.atomic
-def product_create(
-    *,
-    sku: str,
-    name: str,
-    category: Category,
-    price: Decimal,
-    brand: str = "",
-    description: str = "",
-    stock: int = 0,
-    is_active: bool = True,
-    currency: str | None = None,
-    image: UploadedFile | ContentFile | None = None,
-) -> Product:
-    product = Product(
-        sku=sku,
-        name=name,
-        category=category,
-        price=price,
-        brand=brand,
-        description=description,
-        is_active=is_active,
-        currency=currency or settings.SHOP_CURRENCY,
-        slug=unique_slug(name, sku),
-    )
-    product.full_clean(exclude=["slug", "image"])
-    product.save()
-    # A product made without sizes is sold as one "One size" variant holding its stock.
-    variant_create(product=product, size=ONE_SIZE, sku=sku, stock=stock)
-    product.refresh_from_db(fields=["stock"])
-    if image is not None:
-        product_set_image(product=product, image=image)
-    return product
-
-
-@transaction.atomic
-def product_update(*, product: Product, data: dict[str, Any], image=None) -> Product:
-    unknown = set(data) - PRODUCT_FIELDS
-    if unknown:
-        raise ApplicationError(f"Unknown product fields: {', '.join(sorted(unknown))}")
-    data = dict(data)
-    if "stock" in data:
-        # Stock belongs to the sizes; a product with exactly one size takes it as that size's stock.
-        variants = variants_lock(product_id=product.pk)
-        if len(variants) != 1:
-            raise ApplicationError("This product has several sizes: set the stock of each size.")
-        variant_set_stock(variant_id=variants[0].pk, stock=data.pop("stock"))
-        product.refresh_from_db(fields=["stock"])
-    for field, value in data.items():
-        setattr(product, field, value)
-    if "name" in data or "sku" in data:
-        product.slug = unique_slug(product.name, product.sku, exclude_pk=product.pk)
-    product.full_clean(exclude=["image"])
-    product.save()
-    if image is not None:
-        product_set_image(product=product, image=image)
-    return product
+def _photo_changed(product: Product) -> None:
+    """Queue the thumbnail after commit and tell the apps that analyse photos."""
+    enqueue_on_commit("shop.tasks.process_product_image", product.pk)
+    product_photo_changed.send(sender=Product, product=product)
 
 
 def _delete_files_on_commit(storage, names: list[str]) -> None:
@@ -125,10 +61,11 @@ def _file_sha256(fileobj) -> str:
 
 
 def product_set_image(*, product: Product, image, filename: str | None = None, process_now: bool = False) -> Product:
-    """Store a new main image, then make its thumbnail and measure its colour.
+    """Store a new main image, then make its thumbnail and have it analysed (mask, colours).
 
-    By default the analysis is queued for the worker after commit; batch jobs that are
-    already off the request path (imports) pass ``process_now``. Entry points check the
+    By default the thumbnail is queued for the worker after commit, and the apps that analyse
+    photos hear of it (``product_photo_changed``); batch jobs that are already off the request path
+    (imports) pass ``process_now`` to make the thumbnail and the analysis at once. Entry points check the
     upload with ``shop.validators.image_upload_clean``; the analysis re-checks the stored
     bytes anyway. The stored name is always ``<sha256>.<suffix of the declared format>``:
     neither ``filename`` (kept for older callers, ignored) nor the upload's own name is
@@ -141,18 +78,29 @@ def product_set_image(*, product: Product, image, filename: str | None = None, p
         raise ApplicationError(exc.messages[0], code="invalid_image") from exc
     image = ContentFile(data, name=name)
     product.image_sha256 = _file_sha256(image)
-    old_files = [f.name for f in (product.image, product.thumbnail) if f]
+    old_files = [f.name for f in (product.image, product.thumbnail, product.garment_mask) if f]
     product.image.save(name, image, save=False)
     product.thumbnail = None
+    product.garment_mask = None
     product.image_status = Product.ImageStatus.PENDING
     product.image_error = ""
-    product.save(update_fields=["image", "image_sha256", "thumbnail", "image_status", "image_error", "updated_at"])
+    product.save(
+        update_fields=[
+            "image",
+            "image_sha256",
+            "thumbnail",
+            "garment_mask",
+            "image_status",
+            "image_error",
+            "updated_at",
+        ]
+    )
     _delete_files_on_commit(product.image.storage, old_files)
     if process_now:
-        product_image_process(product_id=product.pk)
-        _request_indexing(product)
+        product_image_process(product_id=product.pk, analyse=True)
+        product_photo_changed.send(sender=Product, product=product)
     else:
-        _queue_image_processing(product)
+        _photo_changed(product)
     return product
 
 
@@ -162,21 +110,27 @@ def product_image_changed(*, product: Product) -> None:
     if product.image:
         with product.image.open("rb") as fh:
             digest = _file_sha256(fh)
+    stored = Product.objects.filter(pk=product.pk).values("thumbnail", "garment_mask").first() or {}
+    _delete_files_on_commit(product.image.storage, [name for name in stored.values() if name])
     Product.objects.filter(pk=product.pk).update(
         thumbnail="",
+        garment_mask="",
         image_sha256=digest,
         image_status=Product.ImageStatus.PENDING if product.image else Product.ImageStatus.NONE,
         image_error="",
     )
+    product.refresh_from_db()
     if product.image:
-        _queue_image_processing(product)
+        _photo_changed(product)
 
 
-def product_image_process(*, product_id: int) -> Product | None:
-    """Make the thumbnail and measure the dominant colour. Idempotent: safe to run twice.
+def product_image_process(*, product_id: int, analyse: bool = False) -> Product | None:
+    """Make the thumbnail; with ``analyse``, also have the photo analysed now (:mod:`shop.photo_analysis`).
+    Idempotent: safe to run twice.
 
-    A missing or broken image leaves the product on sale and records why, so a
-    curator sees it in the admin and can retry.
+    A missing or broken image leaves the product on sale and records why, so a curator sees it in
+    the admin and can retry. The photo is "ready" once it has its thumbnail and, where an app
+    analyses photos, its analysis (:func:`product_photo_analysed`), whichever comes last.
     """
     product = Product.objects.filter(pk=product_id).first()
     if product is None:
@@ -194,47 +148,73 @@ def product_image_process(*, product_id: int) -> Product | None:
         logger.warning("Image of product %s failed: %s", product.pk, reason)
         product.refresh_from_db()
         return product
-    from recommender.inference import product_garment_mask
-
-    analysis = analyse_product_image(image, product_garment_mask(image))
+    thumbnail = thumbnail_jpeg(image)
     with transaction.atomic():
         locked = Product.objects.select_for_update().get(pk=product.pk)
         if locked.image.name != product.image.name:
             return locked  # replaced meanwhile; the newer task will handle it
-        old = [f.name for f in (locked.thumbnail, locked.garment_mask) if f]
-        thumbnail_name = f"{hashlib.sha256(analysis.thumbnail_jpeg).hexdigest()}.jpg"
-        locked.thumbnail.save(thumbnail_name, ContentFile(analysis.thumbnail_jpeg), save=False)
-        # Named from the photo's hash: one mask per photo version, reused by indexing.
-        locked.garment_mask.save(f"{locked.image_sha256 or locked.sku}.png", ContentFile(analysis.mask_png), save=False)
-        _delete_files_on_commit(
-            locked.thumbnail.storage, [n for n in old if n not in (locked.thumbnail.name, locked.garment_mask.name)]
-        )
-        fields = ["thumbnail", "garment_mask", "image_status", "image_error", "updated_at"]
-        if locked.colours_source != Product.ColoursSource.CURATOR:  # a curator's colours are never overwritten
-            _apply_measured_colours(locked, analysis.colour)
-            fields += ["dominant_colour", "colour", "colours", "pattern", "colours_source", "colours_note"]
-        locked.image_status = Product.ImageStatus.READY
+        old = locked.thumbnail.name if locked.thumbnail else ""
+        locked.thumbnail.save(f"{hashlib.sha256(thumbnail).hexdigest()}.jpg", ContentFile(thumbnail), save=False)
+        if old and old != locked.thumbnail.name:
+            _delete_files_on_commit(locked.thumbnail.storage, [old])
         locked.image_error = ""
-        locked.save(update_fields=fields)
+        if locked.garment_mask or not photo_analysis.is_registered():
+            locked.image_status = Product.ImageStatus.READY
+        locked.save(update_fields=["thumbnail", "image_status", "image_error", "updated_at"])
+    analysis = photo_analysis.analyse(image) if analyse else None
+    if analysis is not None:
+        return product_photo_analysed(product_id=locked.pk, image_name=locked.image.name, analysis=analysis)
     return locked
 
 
-def _apply_measured_colours(product: Product, colour: ColourAnalysis) -> None:
-    product.colours = colour.colours
-    product.colour = colour.family
-    product.dominant_colour = colour.dominant_hex
-    product.pattern = colour.pattern
-    product.colours_note = colour.note
-    product.colours_source = Product.ColoursSource.MEASURED if colour.colours else Product.ColoursSource.UNKNOWN
+def product_photo_analysed(*, product_id: int, image_name: str, analysis: PhotoAnalysis) -> Product | None:
+    """Record what was measured on the photo ``image_name``: the garment mask (when ``analysis`` has one)
+    and the colours and pattern, unless a curator set those (a curator's colours are never overwritten).
+
+    An analysis of a photo that was replaced meanwhile is dropped. Nothing is written when nothing
+    changed, so analysing a photo again costs no write.
+    """
+    with transaction.atomic():
+        product = Product.objects.select_for_update().filter(pk=product_id).first()
+        if product is None or not product.image or product.image.name != image_name:
+            return product
+        fields = []
+        if analysis.mask_png:
+            old = product.garment_mask.name if product.garment_mask else ""
+            # Named from the photo's hash: one mask per photo version.
+            product.garment_mask.save(
+                f"{product.image_sha256 or product.sku}.png", ContentFile(analysis.mask_png), save=False
+            )
+            if old and old != product.garment_mask.name:
+                _delete_files_on_commit(product.garment_mask.storage, [old])
+            fields.append("garment_mask")
+        if product.colours_source != Product.ColoursSource.CURATOR:
+            measured = {
+                "colours": analysis.colours,
+                "colour": analysis.family,
+                "dominant_colour": analysis.dominant_hex,
+                "pattern": analysis.pattern,
+                "colours_note": analysis.note,
+                "colours_source": (
+                    Product.ColoursSource.MEASURED if analysis.colours else Product.ColoursSource.UNKNOWN
+                ),
+            }
+            for name, value in measured.items():
+                if getattr(product, name) != value:
+                    setattr(product, name, value)
+                    fields.append(name)
+        if product.thumbnail and product.image_status != Product.ImageStatus.READY:
+            product.image_status = Product.ImageStatus.READY
+            fields.append("image_status")
+        if fields:
+            product.save(update_fields=[*fields, "updated_at"])
+    return product
 
 
 @transaction.atomic
 def product_set_colours(*, product: Product, colours: list[dict], pattern: str = "") -> Product:
     """A curator's colours (palette names with shares, main first) and pattern. They are kept when the
     photo is processed again; :func:`product_reset_colours` hands the colours back to the measurement."""
-    from recommender.ml.colour.palette import FAMILY, NAMES, PALETTE_LAB, NamedColour
-    from shop.models import Pattern
-
     names = [str(c.get("name", "")).strip().lower() for c in colours]
     unknown = [n for n in names if n not in FAMILY]
     if unknown or not 1 <= len(names) <= 3 or len(set(names)) != len(names):
@@ -271,16 +251,17 @@ def product_set_colours(*, product: Product, colours: list[dict], pattern: str =
             "updated_at",
         ]
     )
-    _request_indexing(product)  # the look vector carries the colours
+    product_colours_changed.send(sender=Product, product=product)  # the look vector carries the colours
     return product
 
 
 def product_reset_colours(*, product: Product) -> Product:
     """Forget a curator's colours and measure them again from the photo."""
-    Product.objects.filter(pk=product.pk).update(colours_source=Product.ColoursSource.NONE)
-    product.refresh_from_db()
-    if product.image:
-        _queue_image_processing(product)
+    with transaction.atomic():
+        Product.objects.filter(pk=product.pk).update(colours_source=Product.ColoursSource.NONE)
+        product.refresh_from_db()
+        if product.image:
+            product_colours_changed.send(sender=Product, product=product)
     return product
 
 

@@ -21,10 +21,11 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 
+from shop import photo_analysis
 from shop.errors import ApplicationError
-from shop.imaging import ColourAnalysis, measure_colours
 from shop.models import Category, Product, ProductVariant
 from shop.naming import product_demo_name
+from shop.photo_analysis import PhotoAnalysis
 from shop.services.catalog import product_set_image, unique_slug
 from shop.services.variants import variant_create, variant_set_stock, variant_sku_check, variants_lock
 from shop.sizes import ONE_SIZE, size_normalise, size_rank, variant_sku_for
@@ -225,23 +226,22 @@ def _stable_int(text: str, low: int, high: int) -> int:
     return low + digest % (high - low + 1)
 
 
-def _read_image(row: ImportRow, known: Product | None) -> tuple[bytes, ColourAnalysis]:
-    """The photo's bytes and its measured colours (reused when the same photo was imported before)."""
+def _read_image(row: ImportRow, known: Product | None) -> tuple[bytes, PhotoAnalysis]:
+    """The photo's bytes and its measured colours (reused when the same photo was imported before;
+    none when no app analyses photos, :mod:`shop.photo_analysis`)."""
     if row.image is None:
-        return b"", ColourAnalysis()
+        return b"", PhotoAnalysis()
     try:
         data = row.image.read_bytes()
     except OSError as exc:
         raise RowError(f"image {row.image.name} cannot be read ({exc.strerror or exc})") from exc
     if known is not None and known.colour_names and known.image_sha256 == hashlib.sha256(data).hexdigest():
-        return data, ColourAnalysis(colours=known.colours, pattern=known.pattern)
+        return data, PhotoAnalysis(colours=known.colours, pattern=known.pattern)
     try:
         clean = image_upload_clean(data)  # the one upload rule: still JPEG/PNG/WebP, size limits
     except ValidationError as exc:
         raise RowError(f"image {row.image.name}: {exc.messages[0]}") from exc
-    from recommender.inference import product_garment_mask
-
-    return clean.content.read(), measure_colours(clean.image, product_garment_mask(clean.image))
+    return clean.content.read(), photo_analysis.analyse(clean.image) or PhotoAnalysis()
 
 
 def _price(value: str) -> Decimal:
@@ -254,7 +254,7 @@ def _price(value: str) -> Decimal:
     return price.quantize(Decimal("0.01"))
 
 
-def _fields(row: ImportRow, colour: ColourAnalysis) -> dict:
+def _fields(row: ImportRow, colour: PhotoAnalysis) -> dict:
     if not row.sku:
         raise RowError("sku is empty")
     category = _category(row.category)

@@ -132,7 +132,7 @@ def test_indexing_stores_a_look_vector_and_the_category(version, settings, tmp_p
         image=ContentFile(jpeg_bytes(RED, size=(240, 320), background=(120, 90, 60)), name="red.jpg"),
         image_sha256="a" * 64,
     )
-    product_image_process(product_id=product.pk)
+    product_image_process(product_id=product.pk, analyse=True)
     products_embed(product_ids=[product.pk])
     row = GarmentVector.objects.get(product=product)
     assert row.status == GarmentVector.Status.INDEXED
@@ -147,13 +147,13 @@ def test_a_photo_is_measured_from_its_mask_and_a_curators_edit_survives_reproces
         image=ContentFile(jpeg_bytes(RED, size=(240, 320), background=(120, 90, 60)), name="red.jpg"),
         image_sha256="b" * 64,
     )
-    product = product_image_process(product_id=product.pk)
+    product = product_image_process(product_id=product.pk, analyse=True)
     assert product.colours_source == Product.ColoursSource.MEASURED
     assert product.colour_names[0] == "red" and product.colour == "red"
     assert product.garment_mask.name.endswith("b" * 64 + ".png")  # one mask per photo version
 
     product_set_colours(product=product, colours=[{"name": "burgundy", "share": 80}, {"name": "navy", "share": 20}])
-    product_image_process(product_id=product.pk)  # the task runs again: the edit stays
+    product_image_process(product_id=product.pk, analyse=True)  # the task runs again: the edit stays
     product.refresh_from_db()
     assert product.colours_source == Product.ColoursSource.CURATOR
     assert product.colour_names == ["burgundy", "navy"] and product.colour == "red"
@@ -164,7 +164,7 @@ def test_a_photo_without_foreground_is_unknown_colour_with_the_reason(settings, 
     settings.MEDIA_ROOT = str(tmp_path)
     blank = jpeg_bytes((230, 230, 228), size=(240, 320), background=(230, 230, 228))
     product = ProductFactory(image=ContentFile(blank, name="blank.jpg"), image_sha256="c" * 64, colour="beige")
-    product = product_image_process(product_id=product.pk)
+    product = product_image_process(product_id=product.pk, analyse=True)
     assert product.colours == [] and product.colour == ""
     assert product.colours_source == Product.ColoursSource.UNKNOWN
     assert "No garment was found" in product.colours_note

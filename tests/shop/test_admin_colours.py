@@ -25,7 +25,7 @@ def test_the_product_page_shows_the_mask_overlay_and_the_measured_colours(curato
         image=ContentFile(jpeg_bytes((30, 40, 75), size=(240, 320), background=(200, 160, 110)), name="n.jpg"),
         image_sha256="d" * 64,
     )
-    product_image_process(product_id=product.pk)
+    product_image_process(product_id=product.pk, analyse=True)
     html = curator_client.get(reverse("admin:shop_product_change", args=[product.pk])).content.decode()
     assert 'alt="garment mask"' in html and "d" * 64 + ".png" in html
     assert "navy" in html and "Measured from the garment mask" in html
@@ -35,7 +35,7 @@ def test_a_curator_sees_why_a_colour_is_unknown(curator_client, settings, tmp_pa
     settings.MEDIA_ROOT = str(tmp_path)
     blank = jpeg_bytes((230, 230, 228), size=(240, 320), background=(230, 230, 228))
     product = ProductFactory(image=ContentFile(blank, name="b.jpg"), image_sha256="e" * 64)
-    product_image_process(product_id=product.pk)
+    product_image_process(product_id=product.pk, analyse=True)
     html = curator_client.get(reverse("admin:shop_product_change", args=[product.pk])).content.decode()
     assert "No garment was found in the photo" in html
 

@@ -77,6 +77,16 @@ def test_product_page_has_both_recommendation_sections_and_no_filler_items(clien
     assert "product-link" not in section
 
 
+def test_without_section_providers_the_product_page_shows_the_product_alone(client, monkeypatch):
+    from shop import sections
+
+    monkeypatch.setattr(sections, "_providers", [])
+    product = ProductFactory()
+    response = client.get(product.get_absolute_url())
+    assert response.status_code == 200 and product.name in response.content.decode()
+    assert "similar_items" not in response.context and "similar-items" not in response.content.decode()
+
+
 def test_sold_out_product_cannot_be_added_to_cart(client):
     product = ProductFactory(stock=0)
     html = client.get(product.get_absolute_url()).content.decode()

@@ -97,6 +97,19 @@ def test_folder_tree_import_names_products_from_class_and_measured_colour(tmp_pa
     assert "2 unchanged" in out and Product.objects.count() == 2
 
 
+def test_without_a_photo_analyser_the_import_names_products_without_a_colour(tmp_path, monkeypatch):
+    from shop import photo_analysis
+
+    monkeypatch.setattr(photo_analysis, "_analysers", [])
+    (tmp_path / "t-shirt").mkdir()
+    (tmp_path / "t-shirt" / "t-shirt-a1b2c3d4.jpg").write_bytes(jpeg_bytes((200, 30, 40), size=(120, 160)))
+    out, _ = run_import(tmp_path)
+    assert "1 created" in out
+    tee = Product.objects.get()
+    assert tee.name == "T-shirt" and tee.colours == []
+    assert tee.image_status == Product.ImageStatus.READY and tee.thumbnail  # the shop's own part is done
+
+
 def test_importing_a_path_that_is_neither_csv_nor_folder_fails_clearly(tmp_path):
     path = tmp_path / "catalog.xlsx"
     path.write_bytes(b"PK")

@@ -4,7 +4,7 @@ from collections import Counter
 
 import pytest
 
-from shop.imaging import measure_colours
+from recommender.services.photo_analysis import measure_colours
 from shop.models import Category
 from shop.naming import REPEAT_LIMIT, product_demo_name, product_name
 from tests.factories import CategoryFactory, ProductFactory

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from recommender.ml.colour.palette import FAMILY
+from core.colour.palette import FAMILY
 from shop.models import Category
 from shop.search.evaluation import evaluate, read_queries
 from shop.selectors import ProductFilters, product_list, search_suggestions

@@ -17,8 +17,8 @@ import numpy as np
 from django.core.files.base import ContentFile
 from PIL import Image
 
+from core.images import open_image
 from recommender.ml.datasets.ccp import COARSE_CLASSES, list_samples, read_label_mapping, read_sample
-from recommender.ml.images import open_image
 from training.segmentation.evaluate import split_of
 
 SLOTS = ("top", "bottom", "dress")

@@ -56,8 +56,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--catalog", required=True, help="the clothing-small folder")
     parser.add_argument("--cache-dir", default="var/cache/name_check", help="mask cache ('' for none)")
     args = parser.parse_args(argv)
+    from core.images import open_image
     from recommender.ml.colour.look import measure_garment
-    from recommender.ml.images import open_image
 
     cache_dir = Path(args.cache_dir) if args.cache_dir else None
     rows = []

@@ -258,7 +258,7 @@ def catalog_queries(
     service): that embedding with the colour signature and pattern, measured for the street garment
     on its true mask crop (``garments.colour_pattern``) and for a catalog item on the crop and mask
     that ``catalog_garment`` cuts (:func:`look_nearest`)."""
-    from recommender.ml.images import open_image
+    from core.images import open_image
 
     if match not in QUERY_MATCHES:
         raise ValueError(f"unknown query match {match!r}; one of {', '.join(QUERY_MATCHES)}")

@@ -24,8 +24,8 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from core.images import open_image
 from recommender.ml.datasets import ccp
-from recommender.ml.images import open_image
 
 CATALOG_CLASSES: tuple[str, ...] = (
     "dress",

@@ -35,10 +35,10 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from core.images import open_image
 from recommender.ml.colour.lab import delta_e_2000
 from recommender.ml.colour.look import FEATURES_VERSION, LookWeights, load_weights, look_vector, measure_garment
 from recommender.ml.colour.pattern import pattern_features
-from recommender.ml.images import open_image
 from training.embedding.data import list_image_tree
 from training.embedding.knn import knn_metrics
 

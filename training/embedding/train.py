@@ -40,11 +40,11 @@ from torch.utils.data import DataLoader
 from torchvision import transforms
 from tqdm import tqdm
 
+from core.images import open_image
 from recommender.ml.embedding import WEIGHTS_NAME
 from recommender.ml.embedding.inference import flip_averaged
 from recommender.ml.embedding.model import EmbedderConfig, GarmentEmbedder, build_embedder, config_to_meta
 from recommender.ml.embedding.preprocess import PreprocessConfig, letterbox, normalize, preprocess
-from recommender.ml.images import open_image
 from recommender.ml.weights import WeightsError, load_weights, pick_device, save_weights
 from training.embedding.data import (
     CATALOG_CLASSES,

@@ -173,8 +173,8 @@ def embedder_pack(
     progress: bool = True,
 ) -> dict:
     """Catalog photos and street crops, letterboxed at the serving ``size`` exactly as ``preprocess`` does."""
+    from core.images import open_image
     from recommender.ml.embedding.preprocess import letterbox
-    from recommender.ml.images import open_image
     from training.embedding.data import CATALOG_CLASSES, list_image_tree, street_crops
 
     catalog_dir = Path(catalog_dir)

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from recommender.ml.images import open_image
+from core.images import open_image
 from recommender.ml.segmentation.inference import Segmenter
 
 LONG_SIDE = 1024

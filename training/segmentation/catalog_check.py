@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from recommender.ml.images import open_image
+from core.images import open_image
 from recommender.ml.segmentation.background import active_background_model, remove_background
 from recommender.ml.segmentation.inference import Segmenter
 

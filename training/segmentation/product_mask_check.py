@@ -114,7 +114,7 @@ def catalog_regions(
         p for name in CATALOG_TO_COARSE for p in sorted(Path(catalog_dir, "validation", name).glob("*.jpg"))[:per_class]
     ]
     regions: dict[str, list] = {m: [] for m in METHODS}
-    from recommender.ml.images import open_image
+    from core.images import open_image
 
     for path in paths:
         image = open_image(path)

@@ -34,8 +34,8 @@ from PIL import Image
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
+from core.images import open_image
 from recommender.ml.datasets.ccp import COARSE_CLASSES, DatasetError, LabelMapping, read_label_mapping
-from recommender.ml.images import open_image
 from recommender.ml.segmentation.model import UNetConfig
 from recommender.ml.segmentation.transforms import TrainAugment
 

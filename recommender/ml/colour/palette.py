@@ -6,9 +6,9 @@ with the same name merge, neutral names that are only shades of the garment's ow
 (:func:`garment_colours`), and the one to three largest names with at least :data:`MIN_SHARE` of
 the garment are its colours, main colour first.
 
-Every palette name belongs to one of the shop's filter *families* (black, white, grey, beige,
-brown, red, pink, orange, yellow, green, blue, navy, purple): "burgundy" is a red, "sand" a beige,
-"olive" a green. The family of the main colour is what the shop's colour filter uses.
+The palette itself (names, the filter family of each, Lab values, :class:`NamedColour`) is the
+shop's vocabulary, :mod:`core.colour.palette`: "burgundy" is a red, "sand" a beige, "olive" a
+green. The family of the main colour is what the shop's colour filter uses.
 
 :func:`colour_features` is the colour part of the look-alike vector: a soft histogram of the
 garment's pixels over the palette's anchors (Gaussian kernel in ΔE), square-rooted and L2
@@ -18,48 +18,24 @@ coefficient: 1 for the same colours in the same shares, 0 for colours far apart.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from recommender.ml.colour.lab import delta_e_2000, lab_to_rgb, rgb_to_lab
+from core.colour.lab import delta_e_2000, rgb_to_lab
+from core.colour.palette import FAMILIES, FAMILY, NAMES, PALETTE, PALETTE_LAB, NamedColour, hex_to_rgb
 
-#: (name, family, sRGB hex): reference colours of garments *as photographed* (not as dyed): catalog
-#: photos taken indoors are dim, so a white tee measures about L* 75-85 and the achromatic anchors
-#: sit lower than paint chips would. Neighbours differ by a name a shopper would use. The order is
-#: stable: colour features index it.
-PALETTE: tuple[tuple[str, str, str], ...] = (
-    ("black", "black", "#232425"),
-    ("charcoal", "grey", "#4f5052"),
-    ("grey", "grey", "#6d6f72"),
-    ("light grey", "grey", "#999a9c"),
-    ("white", "white", "#c8c8c4"),
-    ("cream", "beige", "#ece3cd"),
-    ("beige", "beige", "#d6c4a3"),
-    ("sand", "beige", "#c2a77f"),
-    ("khaki", "green", "#8f8660"),
-    ("camel", "brown", "#b0814f"),
-    ("brown", "brown", "#6e4a30"),
-    ("chocolate", "brown", "#43302a"),
-    ("burgundy", "red", "#6e1f2e"),
-    ("red", "red", "#bf2233"),
-    ("coral", "orange", "#e8705f"),
-    ("orange", "orange", "#e07a22"),
-    ("mustard", "yellow", "#a88420"),
-    ("yellow", "yellow", "#dcc23c"),
-    ("olive", "green", "#5b5e2e"),
-    ("green", "green", "#3f8a4a"),
-    ("mint", "green", "#a6d8bd"),
-    ("teal", "green", "#1f7471"),
-    ("light blue", "blue", "#a7c4e2"),
-    ("denim", "blue", "#4d6a8e"),
-    ("blue", "blue", "#2f5fb3"),
-    ("navy", "navy", "#293347"),
-    ("purple", "purple", "#6a3d8a"),
-    ("lilac", "purple", "#b7a3d0"),
-    ("pink", "pink", "#eaa1b8"),
-    ("fuchsia", "pink", "#c43b86"),
-)
+__all__ = [
+    "FAMILIES",
+    "FAMILY",
+    "NAMES",
+    "PALETTE",
+    "PALETTE_LAB",
+    "NamedColour",
+    "colour_features",
+    "garment_colours",
+    "mean_lab",
+    "name_lab",
+]
+
 #: More reference points for names whose garments photograph in two ways (dark indigo jeans are
 #: denim; a red in shade is still red; lilac tulle and a pink dress in shade are still lilac and
 #: pink, not the denim or lilac the palette's nearest entries would say). They name colours; they
@@ -73,20 +49,9 @@ EXTRA_ANCHORS: tuple[tuple[str, str], ...] = (
     ("lilac", "#8b81a4"),
     ("pink", "#b37c8e"),
 )
-NAMES: tuple[str, ...] = tuple(name for name, _, _ in PALETTE)
-FAMILY: dict[str, str] = {name: family for name, family, _ in PALETTE}
-FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(family for _, family, _ in PALETTE))
-
-
-def _hex_to_rgb(value: str) -> tuple[int, int, int]:
-    value = value.lstrip("#")
-    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
-
-
-PALETTE_LAB: np.ndarray = rgb_to_lab(np.array([_hex_to_rgb(h) for _, _, h in PALETTE], dtype=np.float64))
 _ANCHOR_NAMES: tuple[str, ...] = NAMES + tuple(name for name, _ in EXTRA_ANCHORS)
 _ANCHOR_LAB: np.ndarray = np.concatenate(
-    [PALETTE_LAB, rgb_to_lab(np.array([_hex_to_rgb(h) for _, h in EXTRA_ANCHORS], dtype=np.float64))]
+    [PALETTE_LAB, rgb_to_lab(np.array([hex_to_rgb(h) for _, h in EXTRA_ANCHORS], dtype=np.float64))]
 )
 
 NEUTRAL_CHROMA = 6.0
@@ -117,28 +82,6 @@ MIN_PIXELS = 200
 #: Width of the Gaussian kernel of :func:`colour_features`, in ΔE2000.
 FEATURE_SIGMA = 10.0
 UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True)
-class NamedColour:
-    name: str
-    family: str
-    share: float
-    lab: tuple[float, float, float]
-
-    @property
-    def hex(self) -> str:
-        r, g, b = (int(v) for v in lab_to_rgb(np.array(self.lab)))
-        return f"#{r:02x}{g:02x}{b:02x}"
-
-    def as_dict(self) -> dict:
-        return {
-            "name": self.name,
-            "family": self.family,
-            "share": round(self.share, 3),
-            "lab": [round(float(v), 2) for v in self.lab],
-            "hex": self.hex,
-        }
 
 
 def name_lab(lab: np.ndarray) -> np.ndarray:

@@ -30,13 +30,13 @@ from PIL import Image
 from scipy import ndimage
 from tqdm import tqdm
 
+from core.images import open_image
 from recommender.ml.colour.histograms import lab_histogram
 from recommender.ml.colour.lab import rgb_to_lab
 from recommender.ml.complement.augment import geometric_jitter, photometric_jitter
 from recommender.ml.complement.features import APPEARANCE_DIM, FEATURE_VERSION, appearance_features
 from recommender.ml.complement.outfits import OutfitReading, outfit_from_annotation, outfit_from_segmentation
 from recommender.ml.datasets.ccp import list_samples, read_fine_labels, read_label_mapping, read_sample, split_ids
-from recommender.ml.images import open_image
 
 VAL_FRACTION = 0.15
 SPLIT_SEED = 0

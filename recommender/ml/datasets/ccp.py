@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from recommender.ml.images import open_image
+from core.images import open_image
 
 COARSE_CLASSES: tuple[str, ...] = ("background", "top", "bottom", "dress")
 BACKGROUND, TOP, BOTTOM, DRESS = range(4)

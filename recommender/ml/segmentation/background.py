@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from recommender.ml.images import to_rgb
+from core.images import to_rgb
 from recommender.ml.segmentation.model import IMAGENET_MEAN, IMAGENET_STD, UNetConfig, load_unet
 
 #: rembg's u2net_custom input: fixed square size and ImageNet normalisation.

@@ -19,7 +19,7 @@ from PIL import Image
 from scipy import ndimage
 from torch import nn
 
-from recommender.ml.images import to_rgb
+from core.images import to_rgb
 from recommender.ml.loading import LoadOnce
 from recommender.ml.segmentation.garment_shape import bottom_shape
 from recommender.ml.segmentation.model import UNetConfig, load_unet

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageEnhance
 
-from recommender.ml.images import to_rgb
+from core.images import to_rgb
 from recommender.ml.segmentation.model import UNetConfig
 
 Box = tuple[float, float, float, float]

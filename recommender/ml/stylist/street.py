@@ -13,10 +13,10 @@ from typing import cast
 
 import numpy as np
 
+from core.images import open_image
 from recommender.ml.colour.look import measure_garment
 from recommender.ml.complement.outfits import CATALOG_SLOTS
 from recommender.ml.datasets.ccp import CCPSample, read_fine_labels, read_label_names
-from recommender.ml.images import open_image
 
 #: CCP's fine labels in the shop's catalog categories (the slugs of ``shop.services.imports.KNOWN_CLASSES``).
 CATEGORY_OF_FINE: dict[str, str] = {

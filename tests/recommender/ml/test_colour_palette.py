@@ -164,7 +164,7 @@ def test_a_curators_named_colours_give_the_signature_of_that_colour():
     ],
 )
 def test_committed_catalog_photos_get_a_mask_without_the_frame_and_their_true_colour(relative, names):
-    from recommender.ml.images import open_image
+    from core.images import open_image
     from recommender.ml.segmentation.background import remove_background
     from training.segmentation.catalog_check import alpha_regions
 

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from PIL import ImageOps
 
+from core.images import open_image
 from recommender.ml.embedding import WEIGHTS_NAME, inference
 from recommender.ml.embedding.inference import Embedder
 from recommender.ml.embedding.model import EmbedderConfig, build_embedder, config_to_meta
 from recommender.ml.embedding.preprocess import PreprocessConfig
-from recommender.ml.images import open_image
 from recommender.ml.loading import LoadOnce
 from recommender.ml.weights import WEIGHTS_DIR, WeightsError, save_weights
 from training.embedding.data import list_image_tree

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from core.images import open_image
 from recommender.ml.embedding.inference import Embedder
 from recommender.ml.embedding.preprocess import (
     PreprocessConfig,
@@ -16,7 +17,6 @@ from recommender.ml.embedding.preprocess import (
     preprocess,
     preprocess_batch,
 )
-from recommender.ml.images import open_image
 from training.embedding.data import list_image_tree
 from training.embedding.train import Augment, catalog_eval_set
 

@@ -9,8 +9,8 @@ import numpy as np
 from PIL import Image
 from scipy.io import savemat
 
+from core.images import open_image
 from recommender.ml.embedding.inference import Embedder
-from recommender.ml.images import open_image
 from recommender.ml.weights import file_sha256
 from training.embedding import train
 from training.embedding.data import list_image_tree

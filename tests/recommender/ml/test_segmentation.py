@@ -11,8 +11,8 @@ import pytest
 import torch
 from PIL import Image
 
+from core.images import open_image
 from recommender.ml.datasets.ccp import COARSE_CLASSES, list_samples, read_label_mapping, read_sample
-from recommender.ml.images import open_image
 from recommender.ml.loading import LoadOnce
 from recommender.ml.segmentation import inference
 from recommender.ml.segmentation.inference import CLASS_COLOURS, Segmenter, overlay

@@ -3,7 +3,7 @@ import io
 import pytest
 from PIL import Image
 
-from recommender.ml.images import ImageError, open_image
+from core.images import ImageError, open_image
 from tests.images import bomb_png, jpeg_bytes, truncated_jpeg
 
 
