@@ -267,7 +267,7 @@ class OrderItemInline(admin.TabularInline):
     model = OrderItem
     extra = 0
     can_delete = False
-    readonly_fields = ["product", "product_name", "sku", "size", "variant_sku", "unit_price", "quantity"]
+    readonly_fields = ("product", "product_name", "sku", "size", "variant_sku", "unit_price", "quantity")
     fields = readonly_fields
 
     def has_add_permission(self, request, obj=None) -> bool:

@@ -17,7 +17,7 @@ from shop.errors import ApplicationError
 from shop.forms import AddLookForm, AddToCartForm, CartLineForm, CheckoutForm, SignUpForm
 from shop.models import Category, Colour
 from shop.sections import product_page_context
-from shop.services.carts import cart_add_item, cart_add_look, cart_for, cart_remove_item, cart_set_quantity
+from shop.services.carts import cart_add_item, cart_add_look, cart_for, cart_open, cart_remove_item, cart_set_quantity
 from shop.services.orders import order_place
 from shop.sizes import ONE_SIZE
 
@@ -98,7 +98,7 @@ def cart_add(request: HttpRequest, product_id: int) -> HttpResponse:
             return _product_page(request, product, form, status=400)
         messages.error(request, "Choose a quantity between 1 and 20.")
         return redirect(back)
-    cart = cart_for(user=request.user, session=request.session)
+    cart = cart_open(user=request.user, session=request.session)
     try:
         item = cart_add_item(
             cart=cart,
@@ -121,7 +121,7 @@ def cart_look_add(request: HttpRequest, product_id: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Choose a piece to go with it.")
         return redirect("shop:cart")
-    cart = cart_for(user=request.user, session=request.session)
+    cart = cart_open(user=request.user, session=request.session)
     try:
         items = cart_add_look(
             cart=cart, product_ids=[product_id, *form.cleaned_data["with_product"]], sizes=form.sizes()
@@ -178,7 +178,7 @@ def cart_detail(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def checkout(request: HttpRequest) -> HttpResponse:
-    cart = cart_for(user=request.user, session=request.session)
+    cart = cart_open(user=request.user, session=request.session)
     lines = selectors.cart_lines(cart=cart)
     if not lines:
         messages.info(request, "Your cart is empty.")

@@ -36,6 +36,14 @@ def cart_for(*, user=None, session=None, create: bool = True) -> Cart | None:
     return cart
 
 
+def cart_open(*, user=None, session=None) -> Cart:
+    """The cart of a signed-in user or of an anonymous session, created if there is none yet."""
+    cart = cart_for(user=user, session=session, create=True)
+    if cart is None:
+        raise ApplicationError("A cart needs a signed-in user or a session.")
+    return cart
+
+
 def _sellable(product_id: int) -> Product:
     product = Product.objects.filter(pk=product_id, is_active=True).first()
     if product is None:

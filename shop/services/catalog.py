@@ -7,6 +7,7 @@ What it shows (garment mask, colours, pattern) is measured by another app: the s
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from collections.abc import Iterable
@@ -34,7 +35,8 @@ logger = logging.getLogger(__name__)
 def unique_slug(name: str, sku: str, *, exclude_pk: int | None = None) -> str:
     base = slugify(f"{name}-{sku}")[:200] or slugify(sku) or "product"
     slug, n = base, 2
-    while Product.objects.filter(slug=slug).exclude(pk=exclude_pk).exists():
+    others = Product.objects.exclude(pk=exclude_pk) if exclude_pk is not None else Product.objects.all()
+    while others.filter(slug=slug).exists():
         slug, n = f"{base}-{n}", n + 1
     return slug
 
@@ -48,7 +50,7 @@ def _photo_changed(product: Product) -> None:
 def _delete_files_on_commit(storage, names: list[str]) -> None:
     """Old files go only once the new state is committed, so a rollback loses nothing."""
     for name in names:
-        transaction.on_commit(lambda name=name: storage.delete(name))
+        transaction.on_commit(functools.partial(storage.delete, name))
 
 
 def _file_sha256(fileobj) -> str:
@@ -110,8 +112,8 @@ def product_image_changed(*, product: Product) -> None:
     if product.image:
         with product.image.open("rb") as fh:
             digest = _file_sha256(fh)
-    stored = Product.objects.filter(pk=product.pk).values("thumbnail", "garment_mask").first() or {}
-    _delete_files_on_commit(product.image.storage, [name for name in stored.values() if name])
+    stored = Product.objects.filter(pk=product.pk).values_list("thumbnail", "garment_mask").first() or ()
+    _delete_files_on_commit(product.image.storage, [str(name) for name in stored if name])
     Product.objects.filter(pk=product.pk).update(
         thumbnail="",
         garment_mask="",
@@ -233,7 +235,7 @@ def product_set_colours(*, product: Product, colours: list[dict], pattern: str =
     entries = []
     for name, share in zip(names, shares, strict=True):
         lab = PALETTE_LAB[NAMES.index(name)]
-        entries.append(NamedColour(name, FAMILY[name], share, tuple(float(v) for v in lab)).as_dict())
+        entries.append(NamedColour(name, FAMILY[name], share, (float(lab[0]), float(lab[1]), float(lab[2]))).as_dict())
     product.colours = entries
     product.colour = entries[0]["family"]
     product.dominant_colour = entries[0]["hex"]

@@ -78,7 +78,7 @@ _PRICE_RANGES = {
 }
 _DEMO_BRANDS = ("Northloom", "Atelier Vale", "Common Thread", "Kinfolk & Co", "Sundry", "Marlowe", "Ostra")
 # Demo sizes per slot: letters for clothes, EU numbers for shoes, one size for accessories.
-_DEMO_SIZES = {
+_DEMO_SIZES: dict[str, tuple[str, ...]] = {
     Category.Slot.SHOES: tuple(str(n) for n in range(38, 46)),
     Category.Slot.ACCESSORY: (ONE_SIZE,),
 }
@@ -283,7 +283,7 @@ def _fields(row: ImportRow, colour: PhotoAnalysis) -> dict:
 
 
 MAX_STOCK = 2_147_483_647  # what the stock column holds
-SKU_LENGTH = ProductVariant._meta.get_field("sku").max_length
+SKU_LENGTH: int = ProductVariant._meta.get_field("sku").max_length or 64
 
 
 @dataclass

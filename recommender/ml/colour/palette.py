@@ -84,6 +84,11 @@ FEATURE_SIGMA = 10.0
 UNKNOWN = "unknown"
 
 
+def _lab_triple(lab) -> tuple[float, float, float]:
+    """A Lab colour as three plain floats."""
+    return (float(lab[0]), float(lab[1]), float(lab[2]))
+
+
 def name_lab(lab: np.ndarray) -> np.ndarray:
     """Palette names of Lab colours of shape (..., 3): the nearest entry by CIEDE2000.
 
@@ -106,13 +111,13 @@ def name_lab(lab: np.ndarray) -> np.ndarray:
 def _kmeans(pixels: np.ndarray, k: int, *, iterations: int = 12, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Plain Lloyd k-means in Lab (Euclidean: ΔE76), deterministic (k-means++ seeded by ``seed``)."""
     rng = np.random.default_rng(seed)
-    centres = [pixels[rng.integers(len(pixels))]]
+    seeds = [pixels[rng.integers(len(pixels))]]
     for _ in range(1, k):
-        d2 = np.min(((pixels[:, None, :] - np.asarray(centres)[None]) ** 2).sum(-1), axis=1)
+        d2 = np.min(((pixels[:, None, :] - np.asarray(seeds)[None]) ** 2).sum(-1), axis=1)
         if d2.sum() <= 0:
             break
-        centres.append(pixels[rng.choice(len(pixels), p=d2 / d2.sum())])
-    centres = np.asarray(centres, dtype=np.float64)
+        seeds.append(pixels[rng.choice(len(pixels), p=d2 / d2.sum())])
+    centres = np.asarray(seeds, dtype=np.float64)
     for _ in range(iterations):
         labels = ((pixels[:, None, :] - centres[None]) ** 2).sum(-1).argmin(axis=1)
         moved = np.array(
@@ -158,7 +163,7 @@ def _merge_shades(by_name: dict[str, list[int]], centres: np.ndarray, counts: np
             if abs((hue(lab) - hue(target_lab) + 180) % 360 - 180) <= SHADE_HUE
         ]
         distance, target = min(shades, default=(np.inf, None))
-        if distance < SHADE_DELTA_E:
+        if target is not None and distance < SHADE_DELTA_E:
             by_name[target] += by_name.pop(name)
 
 
@@ -188,9 +193,7 @@ def garment_colours(lab_pixels: np.ndarray, *, clusters: int = 6) -> list[NamedC
     groups.sort(key=lambda g: -g[0])
     kept = [g for g in groups if g[0] >= MIN_SHARE][:MAX_COLOURS] or groups[:1]
     total = sum(g[0] for g in kept)
-    return [
-        NamedColour(name, FAMILY[name], float(share / total), tuple(float(v) for v in lab)) for share, name, lab in kept
-    ]
+    return [NamedColour(name, FAMILY[name], float(share / total), _lab_triple(lab)) for share, name, lab in kept]
 
 
 def colour_features(lab_pixels: np.ndarray) -> np.ndarray:
