@@ -25,6 +25,7 @@ from recommender.ml.weights import WeightsError
 from recommender.selectors.indexing import products_needing_vectors
 from recommender.services.indexing import products_embed
 from recommender.services.outfits import outfits_ingest
+from recommender.tasks import embed_products
 from shop.demo_stock import demo_stock_finish, demo_stock_report
 from shop.errors import ApplicationError
 from shop.models import Product
@@ -122,8 +123,6 @@ class Command(BaseCommand):
             products_embed(product_ids=ids[start : start + settings.RECOMMENDER_TASK_BATCH])
 
     def _wait_for_worker(self, *, requeue_after: int) -> None:
-        from recommender.tasks import embed_products
-
         progress = self.progress
         last_count, last_change = None, time.monotonic()
         while True:
