@@ -20,10 +20,9 @@ from PIL import Image
 from recommender import inference
 from recommender.ml.segmentation.inference import describe_labels
 from recommender.models import Garment, OutfitPhoto, PhotoSearch, PhotoSearchMatch
-from recommender.selectors.photo_search import photo_search_view
+from recommender.selectors.photo_search import NO_GARMENT_MESSAGE, photo_search_view
 from recommender.services.indexing import products_embed
 from recommender.services.photo_search import (
-    NO_GARMENT_MESSAGE,
     garment_outline,
     photo_search_add_box,
     photo_search_create,
