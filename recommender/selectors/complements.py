@@ -23,12 +23,14 @@ from django.db.models.functions import Cast, RowNumber
 from pgvector.django import CosineDistance
 
 from recommender import inference
-from recommender.ml.colour.lab import delta_e_2000
-from recommender.ml.stylist.looks import (
+from recommender.inference import (
+    LAYER_TYPE_OF_FINE,
     LOOK_SLOTS,
     PIECE_SLOTS,
     Garb,
     Scored,
+    StylistPriors,
+    delta_e_2000,
     layer_preference,
     layer_term,
     model_terms,
@@ -36,7 +38,6 @@ from recommender.ml.stylist.looks import (
     piece_score,
     split_counts,
 )
-from recommender.ml.stylist.priors import LAYER_TYPE_OF_FINE, StylistPriors
 from recommender.models import COMPLEMENT_TARGETS, ComplementRule, ComplementVector, Garment, OutfitPhoto
 from recommender.selectors.availability import (
     first_on_sale,

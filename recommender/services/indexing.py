@@ -14,10 +14,16 @@ from django.utils import timezone
 from core.dispatch import enqueue_on_commit
 from core.errors import ApplicationError
 from recommender import inference
-from recommender.ml.colour.look import LOOK_DIM, look_vector, measure_garment, named_colour_features
-from recommender.ml.colour.pattern import pattern_features
-from recommender.ml.images import ImageError, open_image
-from recommender.ml.weights import WeightsError
+from recommender.inference import (
+    LOOK_DIM,
+    ImageError,
+    WeightsError,
+    look_vector,
+    measure_garment,
+    named_colour_features,
+    open_image,
+    pattern_features,
+)
 from recommender.models import EMBEDDING_DIM, GarmentVector
 from recommender.selectors.indexing import current_complement_version, stale_vectors_q
 from recommender.services.complements import complement_vectors_store, street_support_refresh
@@ -113,7 +119,7 @@ def vector_store(
 
 def _product_mask(product: Product, image) -> np.ndarray:
     """The stored mask of this photo version (the image task's), else computed now."""
-    from recommender.ml.segmentation.product_mask import read_mask_png
+    from recommender.inference import read_mask_png
 
     if product.garment_mask and product.image_sha256 and product.image_sha256 in product.garment_mask.name:
         try:
