@@ -19,7 +19,7 @@ from recommender.models import (
     OutfitPhoto,
     PhotoSearch,
 )
-from recommender.selectors.complements import complements_for
+from recommender.selectors.cached import complements_for
 from recommender.selectors.indexing import current_complement_version, current_version
 from recommender.selectors.models import background_model, model_cards
 from recommender.selectors.photo_search import photo_search_stats

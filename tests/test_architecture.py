@@ -91,6 +91,24 @@ def test_the_model_door_checker_finds_a_direct_import(tmp_path, monkeypatch):
     ]
 
 
+@pytest.mark.parametrize(
+    ("module", "forbidden"),
+    [
+        # The selectors compute; they know nothing of the cache that wraps them.
+        ("recommender/selectors/complements.py", ("recommender.selectors.freshness", "recommender.selectors.cached")),
+        ("recommender/selectors/similar.py", ("recommender.selectors.freshness", "recommender.selectors.cached")),
+        # The cache is given compute functions and keys: it never calls back up into the selectors.
+        (
+            "recommender/selectors/freshness.py",
+            ("recommender.selectors.complements", "recommender.selectors.similar", "recommender.selectors.cached"),
+        ),
+    ],
+)
+def test_the_result_cache_wraps_the_selectors_and_never_calls_back_into_them(module, forbidden):
+    found = [f"{file}:{line} imports {name}" for file, line, name in _imports("recommender") if file == module]
+    assert [line for line in found if line.split(" imports ")[1].startswith(forbidden)] == []
+
+
 def test_the_checker_sees_imports_inside_functions(tmp_path, monkeypatch):
     """The measure must be able to fail: an import inside a function is found."""
     (tmp_path / "pkg").mkdir()

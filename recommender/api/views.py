@@ -23,7 +23,7 @@ from recommender.api.serializers import (
     SimilarQuerySerializer,
 )
 from recommender.models import PhotoSearch
-from recommender.selectors.complements import complements_for
+from recommender.selectors.cached import complements_for, similar_for
 from recommender.selectors.photo_search import (
     Owner,
     owner_of,
@@ -31,7 +31,6 @@ from recommender.selectors.photo_search import (
     photo_search_list,
     photo_search_view,
 )
-from recommender.selectors.similar import similar_for
 from recommender.services.photo_search import (
     photo_search_add_box,
     photo_search_create,
