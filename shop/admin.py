@@ -126,7 +126,7 @@ class ProductAdminExtension:
     def changelist_opened(self, request) -> None:
         """Called before the product list is shown (read once what every row's column needs)."""
 
-    def _resolved(self, names) -> list:
+    def bound(self, names) -> list:
         """Names of the extension's methods as those bound methods (the admin calls them with a product)."""
         return [getattr(self, name) if isinstance(name, str) and hasattr(self, name) else name for name in names]
 
@@ -205,19 +205,19 @@ class ProductAdmin(admin.ModelAdmin):
         return [*super().get_inlines(request, obj), *(i for e in self.extensions for i in e.inlines)]
 
     def get_readonly_fields(self, request, obj=None):
-        extra = [f for e in self.extensions for f in e._resolved(e.readonly_fields)]
+        extra = [f for e in self.extensions for f in e.bound(e.readonly_fields)]
         return [*super().get_readonly_fields(request, obj), *extra]
 
     def get_fieldsets(self, request, obj=None):
         extra = [
-            (title, {**options, "fields": e._resolved(options["fields"])})
+            (title, {**options, "fields": e.bound(options["fields"])})
             for e in self.extensions
             for title, options in e.fieldsets
         ]
         return [*super().get_fieldsets(request, obj), *extra]
 
     def get_list_display(self, request):
-        extra = [f for e in self.extensions for f in e._resolved(e.list_display)]
+        extra = [f for e in self.extensions for f in e.bound(e.list_display)]
         return [*super().get_list_display(request), *extra]
 
     def get_list_filter(self, request):
@@ -232,7 +232,7 @@ class ProductAdmin(admin.ModelAdmin):
         if self.actions is None or IS_POPUP_VAR in request.GET:
             return actions
         for extension in self.extensions:
-            for action in extension._resolved(extension.actions):
+            for action in extension.bound(extension.actions):
                 func, name, description = self.get_action(action)
                 actions[name] = (func, name, description)
         return actions
