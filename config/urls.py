@@ -20,7 +20,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     re_path(r"^api/(?P<version>v1)/", include("shop.api.urls")),
-    re_path(r"^api/(?P<version>v1)/", include("recommender.api_urls")),
+    re_path(r"^api/(?P<version>v1)/", include("recommender.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(api_version="v1"), name="api-schema"),
     # The split view serves its start-up script as a file: no inline script, so the CSP holds.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

@@ -19,14 +19,14 @@ from recommender.models import (
     OutfitPhoto,
     PhotoSearch,
 )
-from recommender.selectors.complements import complements_for
+from recommender.selectors.cached import complements_for
 from recommender.selectors.indexing import current_complement_version, current_version
 from recommender.selectors.models import background_model, model_cards
 from recommender.selectors.photo_search import photo_search_stats
 from recommender.selectors.previews import segmentation_preview
 from recommender.services.indexing import product_index_request
 from recommender.services.photo_search import photo_search_delete, photo_search_retry
-from shop.admin import ProductAdmin
+from shop.admin import ProductAdmin, ProductAdminExtension
 from shop.models import Product
 from shop.validators import validate_image_upload
 
@@ -140,33 +140,31 @@ def _thumbnail(product: Product):
     )
 
 
-class IndexedProductAdmin(ProductAdmin):
-    """The shop's product admin plus the recommender's indexing state, complete-the-look rules and preview."""
+class ProductIndexing(ProductAdminExtension):
+    """The recommender's part of the shop's product admin: each product's indexing state (a column and
+    a filter), its complete-the-look pins and blocks, a preview of the section, and indexing again."""
 
-    inlines = [*ProductAdmin.inlines, ComplementRuleInline]
-    readonly_fields = [*ProductAdmin.readonly_fields, "complete_the_look"]
-    fieldsets = [*ProductAdmin.fieldsets, ("Complete the look, as customers see it", {"fields": ["complete_the_look"]})]
-    list_display = [*ProductAdmin.list_display, "index_state"]
-    list_filter = [*ProductAdmin.list_filter, "garment_vector__status"]
-    list_select_related = [*ProductAdmin.list_select_related, "garment_vector"]
-    actions = [*ProductAdmin.actions, "reindex"]
+    inlines = [ComplementRuleInline]
+    readonly_fields = ["complete_the_look"]
+    fieldsets = [("Complete the look, as customers see it", {"fields": ["complete_the_look"]})]
+    list_display = ["index_state"]
+    list_filter = ["garment_vector__status"]
+    list_select_related = ["garment_vector"]
+    actions = ["reindex"]
 
-    def changelist_view(self, request, extra_context=None):
+    def changelist_opened(self, request) -> None:
         self._version = current_version()
-        return super().changelist_view(request, extra_context)
 
-    def get_queryset(self, request):
+    def get_queryset(self, request, queryset):
         # Whether each product's complement vectors are current, in the listing's one query.
         version = current_complement_version()
         current = ComplementVector.objects.filter(
             product=OuterRef("pk"), model_version=version, image_sha256=OuterRef("image_sha256")
         )
         return (
-            super()
-            .get_queryset(request)
-            .annotate(complements_current=Exists(current) | ~Q(category__slot__in=list(COMPLEMENT_TARGETS)))
+            queryset.annotate(complements_current=Exists(current) | ~Q(category__slot__in=list(COMPLEMENT_TARGETS)))
             if version
-            else super().get_queryset(request)
+            else queryset
         )
 
     @admin.display(description="index")
@@ -207,16 +205,16 @@ class IndexedProductAdmin(ProductAdmin):
         )
 
     @admin.action(description="Index again (garment vectors)")
-    def reindex(self, request, queryset):
+    def reindex(self, modeladmin, request, queryset):
         count = 0
         for product in queryset.exclude(image="").select_related("category"):
             product_index_request(product=product)
             count += 1
-        self.message_user(request, f"Queued {count} products for indexing.", messages.SUCCESS)
+        modeladmin.message_user(request, f"Queued {count} products for indexing.", messages.SUCCESS)
 
 
-admin.site.unregister(Product)
-admin.site.register(Product, IndexedProductAdmin)
+# The one place the recommender adds to the shop's product admin (registered by the shop).
+ProductAdmin.extend(ProductIndexing())
 
 
 @admin.register(ComplementRule)

@@ -1,5 +1,16 @@
-"""The one door from the Django side to the models in ``recommender/ml``: every service, selector,
-command and task that needs a model in service asks here.
+"""The one door from the Django side to ``recommender/ml``: every service, selector, view, admin,
+command and task of the recommender that needs a model in service, or a helper of ``ml/``, asks here
+(``tests/test_architecture.py`` holds the rule: outside ``recommender/ml`` and ``training/``, only this
+module imports ``recommender.ml``).
+
+Two kinds of names:
+
+* the models in service — the embedder, the segmenter, the complement model, the stylist's priors,
+  the catalog garment masks — loaded once per process, and their versions;
+* pure helpers that need no weights, re-exported as they are: colour science (CIELAB, CIEDE2000,
+  look vectors, pattern features), image decoding, the stylist's scoring, label maps, the weights'
+  manifest and errors. The heavy ones (complement features, the street outfit readers) are imported
+  when first called.
 
 Which weights are served is a setting (``RECOMMENDER_EMBEDDER_WEIGHTS``: name and
 directory); the model version is the weights' sha256 from the manifest, read without
@@ -13,7 +24,86 @@ from django.conf import settings
 from PIL import Image
 
 from core.errors import ApplicationError
-from recommender.ml.weights import WeightsError, manifest_version
+from core.images import ImageError, open_image
+from recommender.ml.colour.lab import colour_statistics, delta_e_2000
+from recommender.ml.colour.look import (
+    LOOK_DIM,
+    WEIGHTS_PATH,
+    GarmentLook,
+    look_vector,
+    measure_garment,
+    named_colour_features,
+)
+from recommender.ml.colour.pattern import pattern_features
+from recommender.ml.datasets.ccp import DatasetError, list_samples
+from recommender.ml.segmentation.background import active_background_model
+from recommender.ml.segmentation.box import box_garment
+from recommender.ml.segmentation.inference import CLASS_COLOURS, overlay
+from recommender.ml.segmentation.product_mask import mask_png, read_mask_png
+from recommender.ml.stylist.looks import (
+    LOOK_SLOTS,
+    PIECE_SLOTS,
+    Garb,
+    Scored,
+    layer_preference,
+    layer_term,
+    model_terms,
+    pick_varied,
+    piece_score,
+    split_counts,
+)
+from recommender.ml.stylist.priors import LAYER_TYPE_OF_FINE, StylistPriors
+from recommender.ml.stylist.street import CATEGORY_OF_FINE
+from recommender.ml.weights import WeightsError, manifest_version, read_manifest
+
+__all__ = [
+    "CATEGORY_OF_FINE",
+    "CLASS_COLOURS",
+    "LAYER_TYPE_OF_FINE",
+    "LOOK_DIM",
+    "LOOK_SLOTS",
+    "PIECE_SLOTS",
+    "WEIGHTS_PATH",
+    "DatasetError",
+    "Garb",
+    "GarmentLook",
+    "ImageError",
+    "Scored",
+    "StylistPriors",
+    "WeightsError",
+    "active_background_model",
+    "annotated_outfits",
+    "box_garment",
+    "colour_statistics",
+    "complement_features",
+    "complement_model",
+    "current_complement_version",
+    "current_look_version",
+    "current_model_version",
+    "delta_e_2000",
+    "embedder",
+    "layer_preference",
+    "layer_term",
+    "list_samples",
+    "look_vector",
+    "look_weights",
+    "mask_png",
+    "measure_garment",
+    "model_terms",
+    "named_colour_features",
+    "open_image",
+    "overlay",
+    "pattern_features",
+    "pick_varied",
+    "piece_score",
+    "product_garment_mask",
+    "read_manifest",
+    "read_mask_png",
+    "segmenter",
+    "split_counts",
+    "stylist_priors",
+    "tagged_outfits",
+]
 
 
 def _embedder_source() -> tuple[str, str | None]:
@@ -119,3 +209,24 @@ def stylist_priors():
     from recommender.ml.stylist.priors import load_priors
 
     return load_priors(settings.RECOMMENDER_STYLIST_PRIORS)
+
+
+def complement_features(*args, **kwargs):
+    """The complement model's input features of garment crops (``recommender.ml.complement.features``)."""
+    from recommender.ml.complement.features import complement_features as features
+
+    return features(*args, **kwargs)
+
+
+def annotated_outfits(*args, **kwargs):
+    """The annotated street outfits of the CCP dataset (``recommender.ml.complement.data``)."""
+    from recommender.ml.complement.data import annotated_outfits as outfits
+
+    return outfits(*args, **kwargs)
+
+
+def tagged_outfits(*args, **kwargs):
+    """Street outfits tagged by the segmenter (``recommender.ml.complement.data``)."""
+    from recommender.ml.complement.data import tagged_outfits as outfits
+
+    return outfits(*args, **kwargs)

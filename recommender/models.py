@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 from pgvector.django import HnswIndex, VectorField
 
-from recommender.ml.colour.look import LOOK_DIM  # noqa: E402  (no Django in ml/; the size is shared)
+from recommender.inference import LOOK_DIM  # the size is shared with ml/
 from shop.models import Category, Product
 
 EMBEDDING_DIM = 512

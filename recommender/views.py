@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from core.errors import ApplicationError
-from recommender.ml.segmentation.inference import CLASS_COLOURS
+from recommender.inference import CLASS_COLOURS
 from recommender.models import PhotoSearch
 from recommender.selectors.photo_search import owner_of, photo_search_get, photo_search_list
 from recommender.selectors.product_page import product_recommendations

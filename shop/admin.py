@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from typing import ClassVar
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.html import format_html, format_html_join
 
@@ -99,8 +101,44 @@ class ProductVariantInline(admin.TabularInline):
         return 0 if obj is not None and obj.variants.exists() else 1
 
 
+class ProductAdminExtension:
+    """A part another app adds to the product admin, so that there is one product admin and the shop
+    never imports that app (the recommender adds its indexing state, complete-the-look rules and preview).
+
+    The app subclasses this in its ``admin.py`` and adds an instance with :meth:`ProductAdmin.extend`.
+    ``list_display``, ``readonly_fields``, the fields of ``fieldsets`` and ``actions`` name methods of the
+    extension (decorated with ``admin.display`` / ``admin.action`` as on a ``ModelAdmin``; an action
+    takes ``(modeladmin, request, queryset)``); ``list_filter`` and ``list_select_related`` are lookups;
+    ``inlines`` are inline classes. Each list comes after the shop's own."""
+
+    inlines: ClassVar[list] = []
+    fieldsets: ClassVar[list] = []
+    readonly_fields: ClassVar[list[str]] = []
+    list_display: ClassVar[list[str]] = []
+    list_filter: ClassVar[list[str]] = []
+    list_select_related: ClassVar[list[str]] = []
+    actions: ClassVar[list[str]] = []
+
+    def get_queryset(self, request, queryset):
+        """The product list's and pages' queryset, annotated with what the extension shows."""
+        return queryset
+
+    def changelist_opened(self, request) -> None:
+        """Called before the product list is shown (read once what every row's column needs)."""
+
+    def bound(self, names) -> list:
+        """Names of the extension's methods as those bound methods (the admin calls them with a product)."""
+        return [getattr(self, name) if isinstance(name, str) and hasattr(self, name) else name for name in names]
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
+    """The one product admin. Other apps add to it through :class:`ProductAdminExtension` (the one place
+    where the recommender adds its part is ``recommender/admin.py``)."""
+
+    #: The parts other apps added (:meth:`extend`), in the order they were added.
+    extensions: ClassVar[list[ProductAdminExtension]] = []
+
     form = ProductColoursAdminForm
     inlines = [ProductVariantInline]
     # Fits a 1366 px screen with the recommender's "index" column: brand is in the filters and
@@ -156,6 +194,59 @@ class ProductAdmin(admin.ModelAdmin):
         ),
         ("History", {"fields": ["created_at", "updated_at"]}),
     ]
+
+    @classmethod
+    def extend(cls, extension: ProductAdminExtension) -> ProductAdminExtension:
+        """Add another app's part to the product admin (from that app's ``admin.py``)."""
+        cls.extensions.append(extension)
+        return extension
+
+    def get_inlines(self, request, obj):
+        return [*super().get_inlines(request, obj), *(i for e in self.extensions for i in e.inlines)]
+
+    def get_readonly_fields(self, request, obj=None):
+        extra = [f for e in self.extensions for f in e.bound(e.readonly_fields)]
+        return [*super().get_readonly_fields(request, obj), *extra]
+
+    def get_fieldsets(self, request, obj=None):
+        extra = [
+            (title, {**options, "fields": e.bound(options["fields"])})
+            for e in self.extensions
+            for title, options in e.fieldsets
+        ]
+        return [*super().get_fieldsets(request, obj), *extra]
+
+    def get_list_display(self, request):
+        extra = [f for e in self.extensions for f in e.bound(e.list_display)]
+        return [*super().get_list_display(request), *extra]
+
+    def get_list_filter(self, request):
+        return [*super().get_list_filter(request), *(f for e in self.extensions for f in e.list_filter)]
+
+    def get_list_select_related(self, request):
+        extra = [f for e in self.extensions for f in e.list_select_related]
+        return [*super().get_list_select_related(request), *extra]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if self.actions is None or IS_POPUP_VAR in request.GET:
+            return actions
+        for extension in self.extensions:
+            for action in extension.bound(extension.actions):
+                func, name, description = self.get_action(action)
+                actions[name] = (func, name, description)
+        return actions
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        for extension in self.extensions:
+            queryset = extension.get_queryset(request, queryset)
+        return queryset
+
+    def changelist_view(self, request, extra_context=None):
+        for extension in self.extensions:
+            extension.changelist_opened(request)
+        return super().changelist_view(request, extra_context)
 
     def get_changelist_form(self, request, **kwargs):
         # A narrow input for the editable price, so every column fits a laptop screen.

@@ -6,6 +6,12 @@ against the *candidate* vectors of the slots that go with it (a partial index pe
 so the slot filter is the index's own condition). Curators' pins come first, in their
 order; a blocked pair never shows, in either direction; only on-sale, in-stock items show,
 never the product itself. Each suggestion carries a reason a shopper understands.
+
+The section is computed in steps that know nothing of caching — the model's ranking
+(:func:`complement_ranking`, :func:`complement_ranking_merged` for vectors written since), the
+curators' rules (:func:`complement_rules`), the stylist's order (:func:`look_order`,
+:func:`look_order_merged`) and the section from them (:func:`complements_from`);
+:mod:`recommender.selectors.cached` serves ``complements_for``, each step wrapped in its cache.
 """
 
 from __future__ import annotations
@@ -22,13 +28,14 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, RowNumber
 from pgvector.django import CosineDistance
 
-from recommender import inference
-from recommender.ml.colour.lab import delta_e_2000
-from recommender.ml.stylist.looks import (
+from recommender.inference import (
+    LAYER_TYPE_OF_FINE,
     LOOK_SLOTS,
     PIECE_SLOTS,
     Garb,
     Scored,
+    StylistPriors,
+    delta_e_2000,
     layer_preference,
     layer_term,
     model_terms,
@@ -36,7 +43,6 @@ from recommender.ml.stylist.looks import (
     piece_score,
     split_counts,
 )
-from recommender.ml.stylist.priors import LAYER_TYPE_OF_FINE, StylistPriors
 from recommender.models import COMPLEMENT_TARGETS, ComplementRule, ComplementVector, Garment, OutfitPhoto
 from recommender.selectors.availability import (
     first_on_sale,
@@ -44,16 +50,9 @@ from recommender.selectors.availability import (
     products_in_order,
     products_in_order_query,
 )
-from recommender.selectors.freshness import (
-    RankedList,
-    RecommendationState,
-    Written,
-    cached_while_unchanged,
-    ranking_cached,
-    rules_cached,
-)
 from recommender.selectors.hnsw import hnsw_scan
 from recommender.selectors.indexing import current_complement_version, current_version
+from recommender.selectors.rankings import RankedList, Written
 from recommender.selectors.recommendations import Recommendations
 from shop.models import Category, Product
 
@@ -100,7 +99,7 @@ class Complements(Recommendations):
         return [(SLOT_HEADINGS.get(slot, "More"), items) for slot, items in groups.items()]
 
 
-def _rules(product: Product) -> tuple[set[int], list[int]]:
+def complement_rules(product: Product) -> tuple[set[int], list[int]]:
     """The curators' rules for ``product`` in one query: the ids blocked with it (either direction),
     and the ids of its pinned complements in the curators' order, none blocked (on sale or not)."""
     rules = ComplementRule.objects.filter(Q(product=product) | Q(other=product)).order_by("position", "pk")
@@ -335,7 +334,8 @@ class _Ranking:
         return self.ranked, self.version
 
 
-def _ranking(product: Product, targets: tuple[str, ...] | None) -> _Ranking:
+def complement_ranking(product: Product, targets: tuple[str, ...] | None) -> _Ranking:
+    """How the product's complements rank (one vector search, and the evidence behind the first)."""
     if targets is None:
         return _Ranking()
     version = current_complement_version()
@@ -353,7 +353,7 @@ def _ranking(product: Product, targets: tuple[str, ...] | None) -> _Ranking:
     return _Ranking(ranked, version, lab, evidence)
 
 
-def _merged_ranking(product: Product, targets: tuple[str, ...] | None, ranking: _Ranking, written: Written):
+def complement_ranking_merged(product: Product, targets: tuple[str, ...] | None, ranking: _Ranking, written: Written):
     """``ranking`` after the vectors of the ``written`` products changed: one query for the distances of
     those of the answering slots (and one for the reasons of any that now rank among the first), none
     when there are none. ``None``: search again (the product's own vectors changed, or it had none)."""
@@ -370,31 +370,6 @@ def _merged_ranking(product: Product, targets: tuple[str, ...] | None, ranking: 
     if missing:
         evidence.update(_evidence(product, missing)[1])
     return _Ranking(ranked, ranking.version, ranking.lab, evidence)
-
-
-def complements_for(
-    *,
-    product: Product,
-    k: int | None = None,
-    state: RecommendationState | None = None,
-    priors: StylistPriors | None = None,
-) -> Complements:
-    """What goes with ``product``: a whole look (one piece per slot), then alternatives per slot, each
-    with a reason; the curators' pins first in their slots.
-
-    Cached until the catalog changes (a rule too); the model's ranking behind it until categories
-    change, vectors written since merged in (:mod:`recommender.selectors.freshness`). ``state``: the
-    one the page read for all its sections. ``priors``: other stylist priors than those in service
-    (compared in panels; never cached)."""
-    k = k or settings.RECOMMENDER_COMPLEMENTS_ON_PAGE
-    if priors is not None:
-        return _complements_for(product, k, state, priors, cached_orders=False)
-    return cached_while_unchanged(
-        "complements",
-        (product.pk, k),
-        lambda: _complements_for(product, k, state, inference.stylist_priors()),
-        state=state,
-    )
 
 
 def _garb(product: Product) -> Garb:
@@ -431,7 +406,7 @@ def _garbs_on_sale(ids: Sequence[int]) -> list[Garb]:
 SHOES_PER_FAMILY = 30
 
 
-def _shoe_pool(*, on_sale: bool) -> list[Garb]:
+def shoe_pool(*, on_sale: bool) -> list[Garb]:
     """The shoes a look may suggest: the newest of each colour family (on sale and in stock now, or
     whatever their stock: the cached order is filtered for it when shown); one query."""
     shoes = Product.objects.filter(category__slot=Category.Slot.SHOES)
@@ -489,24 +464,32 @@ def _shoe_reason(priors: StylistPriors, product: Product, own: Garb, shoe: Produ
     return _colour_sentence(product.colour, own_lab, shoe.colour, lab)
 
 
-def _complements_for(
-    product: Product, k: int, state: RecommendationState | None, priors: StylistPriors, *, cached_orders: bool = True
+def ranks_a_look(product: Product, ranking: _Ranking) -> bool:
+    """Whether the product's section is a look ranked by the model (else only pins, or why it is empty):
+    its slot has complements and the product is indexed. Only then does the section need a look order."""
+    slot = product.category.slot
+    return bool(LOOK_SLOTS.get(slot, ())) and ranking.ranked is not None and COMPLEMENT_TARGETS.get(slot) is not None
+
+
+def complements_from(
+    *,
+    product: Product,
+    k: int,
+    ranking: _Ranking,
+    rules: tuple[set[int], list[int]],
+    priors: StylistPriors,
+    order: _LookOrder | None,
 ) -> Complements:
+    """The section for ``product`` from its model ranking (:func:`complement_ranking`), the curators'
+    ``rules`` (:func:`complement_rules`) and, when it :func:`ranks_a_look`, the stylist's ``order`` of
+    its candidates (:func:`look_order`): pins first, what is on sale now, each piece with its reason."""
     slot = product.category.slot
     targets = COMPLEMENT_TARGETS.get(slot)
     look_slots = LOOK_SLOTS.get(slot, ())
-    ranking = ranking_cached(
-        "complements",
-        (product.pk, slot),
-        lambda: _ranking(product, targets),
-        merge=lambda cached, written: _merged_ranking(product, targets, cached, written),
-        state=state,
-    )
-    # The curators' rules are cached apart from the ranking: a pin or a block never invalidates a ranking.
-    blocked, pin_order = rules_cached("complements", (product.pk,), lambda: _rules(product), state=state)
+    blocked, pin_order = rules
     pinned = first_on_sale(pin_order, k=k)
-    # No ranking without targets: ``_ranking`` gives none, and ``_merged_ranking`` keeps none.
-    if not look_slots or ranking.ranked is None or targets is None:
+    # No ranking without targets: ``complement_ranking`` gives none, and ``complement_ranking_merged`` keeps none.
+    if not ranks_a_look(product, ranking) or order is None or targets is None:
         items = [Suggestion(p, "Picked by our stylists", pinned=True, slot=p.category.slot) for p in pinned]
         if items:
             return Complements(items)
@@ -521,20 +504,9 @@ def _complements_for(
     for p in pinned:
         look_slot = next((s for s in look_slots if p.category.slot in PIECE_SLOTS[s]), p.category.slot)
         pinned_by_slot.setdefault(look_slot, []).append(p)
-    # The stylist's order is cached beside the ranking (other priors than those in service: computed
-    # here); what is on sale now and the curators' rules are applied to it for each answer.
-    if cached_orders:
-        order = ranking_cached(
-            "look",
-            (product.pk, slot),
-            lambda: _look_order(product, ranking, priors, look_slots, state),
-            merge=lambda cached, written: _look_order_after(product, targets, cached, written),
-            state=state,
-        )
-    else:
-        order = _look_order(product, ranking, priors, look_slots)
+    # What is on sale now and the curators' rules are applied to the stylist's order for each answer.
     picks = _picks_from_order(order, k=k, look_slots=look_slots, exclude=exclude, pinned_by_slot=pinned_by_slot)
-    if picks is None:  # the cached order runs short of what is on sale: rank everything again
+    if picks is None:  # the order runs short of what is on sale: rank everything again
         picks = _picks(
             product, ranking, priors, look_slots, targets, k=k, exclude=exclude, pinned_by_slot=pinned_by_slot
         )
@@ -558,17 +530,12 @@ class _LookOrder:
     inner: frozenset[int] = frozenset()
 
 
-def _look_order(
-    product: Product,
-    ranking: _Ranking,
-    priors: StylistPriors,
-    look_slots: tuple[str, ...],
-    state: RecommendationState | None = None,
-) -> _LookOrder:
+def look_order(product: Product, ranking: _Ranking, priors: StylistPriors, shoes: list[Garb]) -> _LookOrder:
+    """The stylist's order of the product's candidates per look slot, whatever is on sale now, among
+    ``shoes`` (:func:`shoe_pool`, whatever their stock) for the shoes slot."""
+    look_slots = LOOK_SLOTS[product.category.slot]
     ranked, _ = ranking.indexed()
     pool = _garbs(products_in_order_query(ranked.ids))  # whatever their stock
-    # Every look chooses among the same shoes: read once per catalog write, whatever their stock.
-    shoes = cached_while_unchanged("shoes", (), lambda: _shoe_pool(on_sale=False), state=state)
     main_picks, shoe_picks = _scored_picks(
         product, ranking, priors, look_slots, pool, shoes, {look_slots[0]: LOOK_DEPTH, "shoes": LOOK_DEPTH}, {}
     )
@@ -585,7 +552,7 @@ def _look_order(
 SPARE = 4
 
 
-def _look_order_after(product: Product, targets: tuple[str, ...], order: _LookOrder, written: Written):
+def look_order_merged(product: Product, targets: tuple[str, ...], order: _LookOrder, written: Written):
     """The cached order after the ``written`` products' vectors changed: kept as it is when none of them
     can be one of its pieces (another slot), else ``None`` (ordered again)."""
     if product.pk in written or written.of_slots((*targets, Category.Slot.SHOES)):
@@ -648,7 +615,7 @@ def _picks(
         ids = _exact_candidate_ids(_product_question(product, targets, version), k=k, exclude=exclude)
         if len(ids) > len(pool):
             pool = _garbs_on_sale(ids)
-    shoes = [g for g in _shoe_pool(on_sale=True) if g.pk not in exclude]
+    shoes = [g for g in shoe_pool(on_sale=True) if g.pk not in exclude]
     pinned = sum(len(p) for p in pinned_by_slot.values())
     counts = split_counts(
         k - pinned,

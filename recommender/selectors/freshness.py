@@ -25,12 +25,15 @@ bulk ``UPDATE``s, the checkout, raw SQL):
 Street-outfit ingestion rewrites the stored street support (``vectors_changed``), which both
 count. The key also carries the models in service. ``RECOMMENDER_RESULT_CACHE_SECONDS`` and
 ``RECOMMENDER_CACHE_SECONDS`` bound the rest. Reading the counters is one query.
+
+This module is the mechanism only: each function is given a name, key parts and the function that
+computes (and, for rankings, the one that merges), and calls it on a miss. It imports no selector;
+:mod:`recommender.selectors.cached` wraps the selectors' steps in it.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -40,6 +43,24 @@ from django.db import connection
 
 from recommender import inference
 from recommender.selectors.indexing import current_complement_version, current_version
+from recommender.selectors.rankings import RankedList, Written
+
+__all__ = [
+    "CACHE_FORMAT",
+    "RankedList",
+    "RecommendationState",
+    "Written",
+    "cached_while_unchanged",
+    "catalog_changes",
+    "products_written_since",
+    "ranking_cached",
+    "ranking_changes",
+    "recommendations_state",
+    "results_state",
+    "rule_changes",
+    "rules_cached",
+    "vector_changes",
+]
 
 T = TypeVar("T")
 
@@ -187,38 +208,6 @@ def cached_while_unchanged(
 
 
 @dataclass(frozen=True)
-class RankedList:
-    """Product ids, nearest first, with their distances: every vector nearer than ``bound`` is in it
-    (``inf``: the search returned every match). What a cached ranking keeps so that products written
-    since can be merged into it."""
-
-    ids: tuple[int, ...] = ()
-    distances: tuple[float, ...] = ()
-    bound: float = math.inf
-
-    @classmethod
-    def from_rows(cls, rows: Iterable[tuple[int, float]], *, limit: int) -> RankedList:
-        """From a search's ``(product id, distance)`` rows, nearest first, asked for ``limit`` rows."""
-        rows = list(rows)
-        ids = tuple(int(pk) for pk, _ in rows)
-        distances = tuple(float(d) for _, d in rows)
-        return cls(ids, distances, distances[-1] if len(rows) >= limit else math.inf)
-
-    def merged(self, changed: Iterable[int], fresh: Iterable[tuple[int, float]], *, limit: int) -> RankedList:
-        """This list after the ``changed`` products were written: they leave it, and those of ``fresh``
-        (their current rows that match the search, with their distances) come back in where they rank.
-        A row beyond ``bound`` stays out: what lies between the cut and it was never read."""
-        changed = set(changed)
-        rows = [(pk, d) for pk, d in zip(self.ids, self.distances, strict=True) if pk not in changed]
-        rows += [(int(pk), float(d)) for pk, d in fresh if d <= self.bound]
-        rows.sort(key=lambda row: row[1])
-        bound = self.bound
-        if len(rows) > limit:
-            rows, bound = rows[:limit], rows[limit - 1][1]
-        return RankedList(tuple(pk for pk, _ in rows), tuple(d for _, d in rows), bound)
-
-
-@dataclass(frozen=True)
 class _RankingEntry:
     """A cached ranking and where the vector writes stood when it was computed."""
 
@@ -226,26 +215,6 @@ class _RankingEntry:
     vectors: str
     vector_head: int
     snapshot: str
-
-
-@dataclass(frozen=True)
-class Written:
-    """The products whose vectors were written since a ranking was computed, and their slots (before
-    and after the write)."""
-
-    slots: dict[int, frozenset[str]]
-
-    def __contains__(self, product_id: int) -> bool:
-        return product_id in self.slots
-
-    def __bool__(self) -> bool:
-        return bool(self.slots)
-
-    def of_slots(self, slots) -> frozenset[int]:
-        """The written products that are, or were, of one of ``slots``: the only ones a ranking of
-        those slots can gain or lose."""
-        slots = set(slots)
-        return frozenset(pk for pk, written in self.slots.items() if written & slots)
 
 
 def products_written_since(vector_head: int, snapshot: str) -> Written | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import F, Q, QuerySet
 
 from recommender import inference
-from recommender.ml.weights import WeightsError
+from recommender.inference import WeightsError
 from recommender.models import COMPLEMENT_TARGETS, GarmentVector
 from shop.models import Product
 

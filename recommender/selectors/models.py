@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from recommender.ml.weights import WeightsError, read_manifest
+from recommender.inference import WeightsError, read_manifest
 
 
 def model_cards() -> list[dict]:
@@ -37,9 +37,9 @@ def look_card() -> dict:
     """The look-alike ranking: its weights (tuned on the validation split) and what they measured."""
     import json
 
-    from recommender.ml.colour.look import WEIGHTS_PATH, load_weights
+    from recommender.inference import WEIGHTS_PATH, look_weights
 
-    weights = load_weights()
+    weights = look_weights()
     shown: dict[str, float] = {f"weight {part}": value for part, value in vars(weights).items()}
     try:
         data = json.loads(WEIGHTS_PATH.read_text())
@@ -74,7 +74,7 @@ def _headline_metrics(meta: dict) -> dict[str, str]:
 
 
 def background_model() -> dict[str, str]:
-    from recommender.ml.segmentation.background import active_background_model
+    from recommender.inference import active_background_model
 
     try:
         return active_background_model()

@@ -11,8 +11,7 @@ from django.db.models import Count, Q, QuerySet
 from PIL import Image
 
 from recommender import inference
-from recommender.ml.colour.look import look_vector, measure_garment, pattern_features
-from recommender.ml.stylist.street import CATEGORY_OF_FINE
+from recommender.inference import CATEGORY_OF_FINE, look_vector, measure_garment, pattern_features
 from recommender.models import Garment, GarmentVector, PhotoSearch, PhotoSearchMatch
 from recommender.selectors.similar import VectorQuery
 from shop.models import Category, Product

@@ -40,7 +40,7 @@ def _data_uri(image: Image.Image, *, side: int, fmt: str = "JPEG") -> str:
 
 def segmentation_preview(*, image: Image.Image) -> SegmentationPreview:
     """Garments found in ``image`` with an overlay picture; nothing is stored."""
-    from recommender.ml.segmentation.inference import overlay
+    from recommender.inference import overlay
 
     model = segmenter()
     result = model.segment([image])[0]

@@ -5,9 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
-from recommender.selectors.complements import complements_for
+from recommender.selectors.cached import complements_for, similar_products
 from recommender.selectors.freshness import recommendations_state
-from recommender.selectors.similar import similar_products
 from shop.models import Product
 
 

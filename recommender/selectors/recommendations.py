@@ -1,7 +1,7 @@
 """What a recommendation section answers: its items, or why it has none.
 
 Every section (similar items, complete the look) answers with this one shape, on the product page
-and in the API (``recommender.api.RecommendationsSerializer``), so a client reads them the same way.
+and in the API (``recommender.api.serializers.RecommendationsSerializer``), so a client reads them the same way.
 """
 
 from __future__ import annotations

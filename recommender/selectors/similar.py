@@ -7,9 +7,10 @@ embedder's shape sense blended with colour and pattern, ``recommender.ml.colour.
 pgvector HNSW query. Rows without a current look vector (a look-weights change not yet
 re-indexed) are ranked by the plain embedding, as before.
 
-The whole result is cached until the catalog changes (:mod:`recommender.selectors.freshness`:
-a PostgreSQL trigger counts every write to products, rules and vectors), so a sold-out item or
-a new price disappears from every cached list at once.
+These selectors compute and know nothing of caching; :mod:`recommender.selectors.cached` serves
+them, caching the whole result until the catalog changes and the ranking until categories change
+(:mod:`recommender.selectors.freshness`: PostgreSQL triggers count every write to products, rules
+and vectors), so a sold-out item or a new price disappears from every cached list at once.
 
 pgvector filters after the HNSW scan. pgvector ≥ 0.8's iterative index scan
 (``hnsw.iterative_scan = strict_order``) keeps scanning until the category or slot filter has
@@ -31,15 +32,9 @@ from pgvector.django import CosineDistance
 from recommender import inference
 from recommender.models import GarmentVector
 from recommender.selectors.availability import first_on_sale, products_in_order
-from recommender.selectors.freshness import (
-    RankedList,
-    RecommendationState,
-    Written,
-    cached_while_unchanged,
-    ranking_cached,
-)
 from recommender.selectors.hnsw import hnsw_scan
 from recommender.selectors.indexing import current_version
+from recommender.selectors.rankings import RankedList, Written
 from recommender.selectors.recommendations import Recommendations
 from shop.models import Product
 
@@ -180,29 +175,9 @@ def product_vector_query(*, product: Product, version: str) -> VectorQuery | Non
     )
 
 
-def similar_products(
-    *, product: Product, k: int = 8, cheaper: bool = False, state: RecommendationState | None = None
-) -> list[Product]:
-    """The on-sale, in-stock products that look most like this one: its category first, then its slot,
-    nearest first (never the product itself).
-
-    ``cheaper`` keeps only items priced below this product: "the same look for less". The result is
-    cached until the catalog changes, the ranking behind it until categories change, vectors written
-    since merged in (:mod:`recommender.selectors.freshness`); ``state``: the one the page read for all
-    its sections.
-    """
-    return cached_while_unchanged(
-        "similar",
-        (product.pk, k, int(cheaper)),
-        lambda: _similar_products(product=product, k=k, cheaper=cheaper, state=state),
-        state=state,
-    )
-
-
-def similar_for(*, product: Product, k: int = 8, cheaper: bool = False) -> Recommendations:
-    """``similar_products`` with the reason when there are none: the product is not indexed yet, or nothing
-    that looks like it is on sale (for less, with ``cheaper``)."""
-    items = similar_products(product=product, k=k, cheaper=cheaper)
+def similar_recommendations(*, product: Product, items: list[Product], cheaper: bool = False) -> Recommendations:
+    """The look-alikes found for ``product``, with the reason when there are none: the product is not
+    indexed yet, or nothing that looks like it is on sale (for less, with ``cheaper``)."""
     if items:
         return Recommendations(items)
     version = current_version()
@@ -253,7 +228,7 @@ class _SimilarRanking:
         return self.category.ids + (self.rest.ids if self.rest is not None else ())
 
 
-def _similar_ranking(product: Product, k: int) -> _SimilarRanking | None:
+def similar_ranking(product: Product, k: int) -> _SimilarRanking | None:
     """The nearest look-alikes, on sale or not; ``None``: not indexed."""
     version = current_version()
     if not version:
@@ -271,7 +246,7 @@ def _similar_ranking(product: Product, k: int) -> _SimilarRanking | None:
     return _SimilarRanking(query.look is not None, *_ranked_neighbours(query, limit=limit, fill_below=fill_below))
 
 
-def _merged_similar(product: Product, k: int, ranking: _SimilarRanking | None, written: Written):
+def similar_ranking_merged(product: Product, k: int, ranking: _SimilarRanking | None, written: Written):
     """``ranking`` after the vectors of the ``written`` products changed: one query for the distances of
     those of the product's slot, none when there are none. ``None``: search again (the product's own
     vector changed, it had none, or its category now needs the rest of the slot)."""
@@ -303,14 +278,11 @@ def _merged_similar(product: Product, k: int, ranking: _SimilarRanking | None, w
     return _SimilarRanking(ranking.by_look, category, ranking.rest.merged(written, others, limit=limit))
 
 
-def _similar_products(*, product: Product, k: int, cheaper: bool, state: RecommendationState | None) -> list[Product]:
-    ranking = ranking_cached(
-        "similar",
-        (product.pk, product.category_id, k),
-        lambda: _similar_ranking(product, k),
-        merge=lambda cached, written: _merged_similar(product, k, cached, written),
-        state=state,
-    )
+def similar_from_ranking(
+    *, product: Product, ranking: _SimilarRanking | None, k: int, cheaper: bool = False
+) -> list[Product]:
+    """The first ``k`` on-sale, in-stock products of the product's look-alike ``ranking``
+    (:func:`similar_ranking`), priced below it with ``cheaper``; an exact search fills a short list."""
     if ranking is None:
         return []
     ranked = ranking.ids

@@ -19,8 +19,7 @@ from django.db import connection, transaction
 from PIL import Image
 
 from recommender import inference
-from recommender.ml.colour.lab import colour_statistics
-from recommender.ml.weights import WeightsError
+from recommender.inference import WeightsError, colour_statistics
 from recommender.models import COMPLEMENT_TARGETS, ComplementVector, Garment
 from recommender.selectors.complements import ComplementQuery
 from shop.models import Product
@@ -58,7 +57,7 @@ def complement_vectors_store(
     except WeightsError as exc:
         logger.info("No complement vectors: %s", exc)
         return 0
-    from recommender.ml.complement.features import complement_features
+    from recommender.inference import complement_features
 
     model = inference.complement_model()
     embedder = inference.embedder()
@@ -119,7 +118,7 @@ def garment_complement_query(*, garment: Garment, crop: Image.Image | None = Non
         inference.current_complement_version()
     except WeightsError:
         return None
-    from recommender.ml.complement.features import complement_features
+    from recommender.inference import complement_features
 
     model = inference.complement_model()
     if model.embedder_sha256 != garment.embedder_version:

@@ -15,10 +15,17 @@ from core.dispatch import enqueue_on_commit
 from core.errors import ApplicationError
 from core.images import ImageError, open_image
 from recommender import inference
-from recommender.ml.colour.look import LOOK_DIM, GarmentLook, look_vector, measure_garment, named_colour_features
-from recommender.ml.colour.pattern import pattern_features
-from recommender.ml.segmentation.product_mask import mask_png, read_mask_png
-from recommender.ml.weights import WeightsError
+from recommender.inference import (
+    LOOK_DIM,
+    GarmentLook,
+    WeightsError,
+    look_vector,
+    mask_png,
+    measure_garment,
+    named_colour_features,
+    pattern_features,
+    read_mask_png,
+)
 from recommender.models import EMBEDDING_DIM, GarmentVector
 from recommender.selectors.indexing import current_complement_version, stale_vectors_q
 from recommender.services.complements import complement_vectors_store, street_support_refresh

@@ -24,7 +24,7 @@ from PIL import Image
 
 from core.errors import ApplicationError
 from recommender import inference
-from recommender.ml.colour.lab import colour_statistics
+from recommender.inference import colour_statistics
 from recommender.models import Garment, OutfitPhoto
 from recommender.services.complements import street_support_refresh
 from recommender.services.indexing import vectors_changed
@@ -224,8 +224,7 @@ def outfits_ingest(
     ones cut by the segmenter in service and dropped where it disagrees with their tags.
 
     Idempotent: photos already made by the models in service are left alone (``force`` redoes them)."""
-    from recommender.ml.complement.data import annotated_outfits, tagged_outfits
-    from recommender.ml.datasets.ccp import list_samples
+    from recommender.inference import annotated_outfits, list_samples, tagged_outfits
 
     progress = progress or (lambda iterable, **kwargs: iterable)
     report = IngestReport()

@@ -20,8 +20,7 @@ import numpy as np
 from PIL import Image
 
 from recommender import inference
-from recommender.ml.colour.look import GarmentLook, measure_garment
-from recommender.ml.segmentation.product_mask import mask_png
+from recommender.inference import GarmentLook, mask_png, measure_garment
 from shop.photo_analysis import PhotoAnalysis
 
 NO_FOREGROUND = "No garment was found in the photo (blank, or all background): the colour is unknown."

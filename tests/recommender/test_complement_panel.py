@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from PIL import Image
 
 from recommender.ml.colour.lab import rgb_to_lab
-from recommender.selectors.complements import complements_for
+from recommender.selectors.cached import complements_for
 from shop.models import Product
 from tests.factories import CategoryFactory, ProductFactory, complement_vector_for
 from tests.images import jpeg_bytes

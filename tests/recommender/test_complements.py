@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from recommender.models import COMPLEMENT_DIM, ComplementRule, ComplementVector, Garment, OutfitPhoto
-from recommender.selectors.complements import complements_for
+from recommender.selectors.cached import complements_for
 from recommender.services.complements import street_support_refresh
 from recommender.services.indexing import vector_store
 from shop.models import CartItem
@@ -424,7 +424,7 @@ def test_the_product_list_shows_a_product_stale_until_its_complement_vectors_are
 def test_a_cold_ranking_reads_the_products_own_vector_inside_the_vector_search(
     complement_version, slots, django_assert_num_queries
 ):
-    from recommender.selectors.complements import _ranking
+    from recommender.selectors.complements import complement_ranking
 
     direction = unit(RNG.normal(size=COMPLEMENT_DIM))
     top = store(ProductFactory(category=slots["top"]), complement_version, query=direction).product
@@ -437,9 +437,9 @@ def test_a_cold_ranking_reads_the_products_own_vector_inside_the_vector_search(
         for w in (0.1, 1.0, 3.0)
     ]
     with django_assert_num_queries(2):  # the vector search, the reasons' evidence (rules are read with each result)
-        ranking = _ranking(top, ("bottom",))
+        ranking = complement_ranking(top, ("bottom",))
     assert list(ranking.ranked.ids) == [p.pk for p in bottoms] and ranking.version == complement_version
 
     unindexed = ProductFactory(category=slots["top"])
     with django_assert_num_queries(2):  # nothing found, then: is there a vector at all?
-        assert _ranking(unindexed, ("bottom",)).ranked is None
+        assert complement_ranking(unindexed, ("bottom",)).ranked is None

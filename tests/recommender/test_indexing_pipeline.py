@@ -13,8 +13,8 @@ from django.urls import reverse
 
 from recommender import inference
 from recommender.models import GarmentVector
+from recommender.selectors.cached import similar_products
 from recommender.selectors.indexing import products_needing_vectors
-from recommender.selectors.similar import similar_products
 from shop.models import Product
 from shop.services.catalog import product_set_image
 from tests.conftest import WorkerProcess, make_embedder_weights, wait_for

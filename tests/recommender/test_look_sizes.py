@@ -9,8 +9,7 @@ from django.urls import reverse
 
 from recommender import inference
 from recommender.models import COMPLEMENT_DIM
-from recommender.selectors.complements import complements_for
-from recommender.selectors.similar import similar_products
+from recommender.selectors.cached import complements_for, similar_products
 from shop.models import CartItem, Product, ProductVariant
 from shop.services.carts import cart_add_item
 from shop.services.orders import order_place

@@ -12,7 +12,7 @@ from recommender.ml.colour.look import look_vector
 from recommender.ml.colour.palette import colour_features
 from recommender.ml.colour.pattern import pattern_features
 from recommender.models import GarmentVector
-from recommender.selectors.similar import similar_products
+from recommender.selectors.cached import similar_products
 from recommender.services.indexing import products_embed, vector_store
 from shop.models import Category, Product
 from shop.services.catalog import product_image_process, product_set_colours
@@ -181,7 +181,7 @@ def test_a_curator_cannot_set_a_colour_outside_the_palette():
 def test_a_cold_similar_ranking_is_one_query_and_reads_the_products_look_in_the_database(
     version, django_assert_num_queries
 ):
-    from recommender.selectors.similar import _similar_ranking
+    from recommender.selectors.similar import similar_ranking
 
     skirts = CategoryFactory(slug="skirts", slot="bottom")
     base = unit(RNG.normal(size=512))
@@ -191,9 +191,9 @@ def test_a_cold_similar_ranking_is_one_query_and_reads_the_products_look_in_the_
     for n, other in enumerate(others):
         index(other, near(base, 0.05 + 0.05 * n), RED, version)
     with django_assert_num_queries(1):  # the category's pass has enough; the look vector stays in SQL
-        ranked = _similar_ranking(skirt, 8)
+        ranked = similar_ranking(skirt, 8)
     assert list(ranked.ids[:3]) == [p.pk for p in others[:3]]
 
     # A product without a look vector (other look weights) takes the general path, by its embedding.
     GarmentVector.objects.filter(product=skirt).update(look_version="other")
-    assert list(_similar_ranking(skirt, 8).ids[:3]) == [p.pk for p in others[:3]]
+    assert list(similar_ranking(skirt, 8).ids[:3]) == [p.pk for p in others[:3]]

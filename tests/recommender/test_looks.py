@@ -9,7 +9,8 @@ from django.urls import reverse
 
 from recommender.ml.stylist.looks import Garb, near_duplicates
 from recommender.models import ComplementRule
-from recommender.selectors.complements import _garb, complements_for
+from recommender.selectors.cached import complements_for
+from recommender.selectors.complements import _garb
 from shop.models import CartItem
 from tests.factories import CategoryFactory, ProductFactory, complement_vector_for
 

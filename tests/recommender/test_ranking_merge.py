@@ -17,9 +17,8 @@ from django.test.utils import CaptureQueriesContext
 
 from recommender import inference
 from recommender.models import COMPLEMENT_DIM, ComplementVector
-from recommender.selectors.complements import complements_for
+from recommender.selectors.cached import complements_for, similar_products
 from recommender.selectors.freshness import RankedList
-from recommender.selectors.similar import similar_products
 from recommender.services.indexing import vector_store
 from tests.factories import CategoryFactory, ProductFactory, complement_vector_for
 from tests.vectors import near, unit

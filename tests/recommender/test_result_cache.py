@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from recommender import inference
 from recommender.models import ComplementRule
-from recommender.selectors.complements import complements_for
+from recommender.selectors.cached import complements_for, similar_products
 from recommender.selectors.freshness import (
     catalog_changes,
     products_written_since,
@@ -19,7 +19,6 @@ from recommender.selectors.freshness import (
     rule_changes,
     vector_changes,
 )
-from recommender.selectors.similar import similar_products
 from recommender.services.indexing import vector_store
 from shop.models import Product
 from tests.factories import CategoryFactory, ProductFactory

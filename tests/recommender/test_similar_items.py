@@ -10,7 +10,8 @@ from django.urls import reverse
 
 from recommender import inference
 from recommender.models import GarmentVector
-from recommender.selectors.similar import _ranked_neighbour_ids, product_vector_query, similar_products
+from recommender.selectors.cached import similar_products
+from recommender.selectors.similar import _ranked_neighbour_ids, product_vector_query
 from recommender.services.indexing import vector_store, vectors_changed
 from shop.errors import ApplicationError
 from tests.factories import CategoryFactory, ProductFactory

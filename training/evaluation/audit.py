@@ -22,7 +22,7 @@ from itertools import combinations
 from django.conf import settings
 
 from recommender.ml.stylist.looks import NEUTRALS
-from recommender.selectors.complements import complements_for
+from recommender.selectors.cached import complements_for
 from shop.models import Category, Product
 
 #: A product page is "full" with this many suggestions or more.

@@ -26,7 +26,7 @@ from recommender.ml.colour.lab import delta_e_2000, rgb_to_lab
 from recommender.ml.stylist.looks import NEUTRALS
 from recommender.ml.stylist.priors import PriorsError, StylistPriors, priors_from_file
 from recommender.selectors.availability import first_on_sale
-from recommender.selectors.complements import complements_for
+from recommender.selectors.cached import complements_for
 from shop.models import Category, Product
 
 #: The two halves of a panel: tops (tops and outerwear) and bottoms.

@@ -6,8 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from core.errors import ApplicationError
-from recommender.ml.datasets.ccp import DatasetError
-from recommender.ml.weights import WeightsError
+from recommender.inference import DatasetError, WeightsError
 from recommender.services.outfits import outfits_ingest
 
 

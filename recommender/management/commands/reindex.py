@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from recommender import inference
-from recommender.ml.weights import WeightsError
+from recommender.inference import WeightsError
 from recommender.selectors.indexing import products_needing_vectors
 from recommender.services.indexing import products_embed
 from recommender.tasks import embed_products

@@ -20,8 +20,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models.signals import post_save
 
 from recommender import inference
-from recommender.ml.datasets.ccp import DatasetError
-from recommender.ml.weights import WeightsError
+from recommender.inference import DatasetError, WeightsError
 from recommender.selectors.indexing import products_needing_vectors
 from recommender.services.indexing import products_embed
 from recommender.services.outfits import outfits_ingest

@@ -22,8 +22,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from recommender.ml.colour.lab import delta_e_2000
 from recommender.models import GarmentVector
+from recommender.selectors.cached import similar_products
 from recommender.selectors.indexing import current_version
-from recommender.selectors.similar import VectorQuery, _indexed_vector, products_near_vector, similar_products
+from recommender.selectors.similar import VectorQuery, _indexed_vector, products_near_vector
 from recommender.services.indexing import vectors_changed
 from shop.models import Product
 
