@@ -227,7 +227,7 @@ class ComplementRuleAdmin(admin.ModelAdmin):
 
 class GarmentInline(admin.TabularInline):
     model = Garment
-    fields = ["slot", "fine_label", "origin", "pixel_share", "confidence", "crop_preview", "embedder_version"]
+    fields = ("slot", "fine_label", "origin", "pixel_share", "confidence", "crop_preview", "embedder_version")
     readonly_fields = fields
     extra = 0
     can_delete = False

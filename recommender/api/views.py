@@ -203,7 +203,7 @@ class PhotoSearchGarmentCropApi(APIView):
     @extend_schema(responses={(200, "image/jpeg"): OpenApiTypes.BINARY, 404: ErrorSerializer})
     def get(self, request, pk, garment_id: int, version=None):
         search = _search_or_404(request, pk)
-        garment = search.photo.garments.filter(pk=garment_id).first()
+        garment = search.photo.garments.filter(pk=garment_id).first() if search.photo is not None else None
         if garment is None:
             raise NotFoundError("No such garment in this search.")
         return _image_response(garment.crop)

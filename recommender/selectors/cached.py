@@ -92,7 +92,7 @@ def _complements(
                 "look",
                 (product.pk, slot),
                 lambda: complements.look_order(product, ranking, priors, _shoes(state)),
-                merge=partial(complements.look_order_merged, product, targets),
+                merge=partial(complements.look_order_merged, product, targets or ()),
                 state=state,
             )
         else:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypedDict
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -37,6 +38,9 @@ from recommender.selectors.indexing import current_version
 from recommender.selectors.rankings import RankedList, Written
 from recommender.selectors.recommendations import Recommendations
 from shop.models import Product
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,13 @@ def _indexed_vector(product: Product, version: str) -> GarmentVector | None:
     ).first()
 
 
-def _candidates(query: VectorQuery, *, category: bool | None, colour: bool | None = None) -> QuerySet[GarmentVector]:
+class _Distance(TypedDict):
+    distance: float
+
+
+def _candidates(
+    query: VectorQuery, *, category: bool | None, colour: bool | None = None
+) -> QuerySet[WithAnnotations[GarmentVector, _Distance]]:
     """The rows the query ranks, annotated with their distance (same slot; same category, the others,
     or, with ``category`` None, both; with ``query.colour``, of that main colour, the others, or, with
     ``colour`` None, both)."""
@@ -252,10 +262,12 @@ def similar_ranking_merged(product: Product, k: int, ranking: _SimilarRanking | 
     vector changed, it had none, or its category now needs the rest of the slot)."""
     if ranking is None or product.pk in written:
         return None
-    written = written.of_slots([product.category.slot])
-    if not written:
+    relevant = written.of_slots([product.category.slot])
+    if not relevant:
         return ranking
     version = current_version()
+    if version is None:
+        return None
     query = (
         _product_look_query(product, version)
         if ranking.by_look
@@ -265,17 +277,17 @@ def similar_ranking_merged(product: Product, k: int, ranking: _SimilarRanking | 
         return None
     fresh = list(
         _candidates(query, category=None)
-        .filter(product_id__in=written)
+        .filter(product_id__in=relevant)
         .order_by()
         .values_list("product_id", "category_id", "distance")
     )
     limit = settings.RECOMMENDER_CANDIDATES
     same = [(pk, d) for pk, category_id, d in fresh if category_id == product.category_id]
-    category = ranking.category.merged(written, same, limit=limit)
+    category = ranking.category.merged(relevant, same, limit=limit)
     if ranking.rest is None:
         return _SimilarRanking(ranking.by_look, category) if len(category.ids) >= 2 * k else None
     others = [(pk, d) for pk, category_id, d in fresh if category_id != product.category_id]
-    return _SimilarRanking(ranking.by_look, category, ranking.rest.merged(written, others, limit=limit))
+    return _SimilarRanking(ranking.by_look, category, ranking.rest.merged(relevant, others, limit=limit))
 
 
 def similar_from_ranking(

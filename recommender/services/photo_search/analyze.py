@@ -13,6 +13,7 @@ from recommender.selectors.photo_search import photo_search_report
 from recommender.services.photo_search.create import photo_search_create
 from recommender.services.photo_search.retention import photo_search_delete
 from recommender.services.photo_search.run import photo_search_run
+from recommender.services.photo_search.steps import search_photo
 
 
 def photo_analyze(*, upload, keep: bool = False) -> PhotoSearch:
@@ -23,7 +24,7 @@ def photo_analyze(*, upload, keep: bool = False) -> PhotoSearch:
     search = photo_search_create(upload=upload, channel=PhotoSearch.Channel.COMMAND, queue=False)
     photo_search_run(search_id=search.pk)
     search = PhotoSearch.objects.select_related("photo").get(pk=search.pk)
-    search.analysed_matches = list(search.matches.select_related("garment"))
+    search.analysed_matches = list(search.matches.select_related("garment"))  # type: ignore[attr-defined]
     if not keep:
         photo_search_delete(search=search)
     return search
@@ -35,9 +36,10 @@ def photo_analyze_file(*, path: str, keep: bool = False) -> dict:
         with open(path, "rb") as fh:
             search = photo_analyze(upload=File(fh, name=str(path)), keep=keep)
             scale = 1.0
-            if max(search.photo.width, search.photo.height) >= settings.PHOTO_SEARCH_MAX_SIDE:
+            photo = search_photo(search)
+            if max(photo.width, photo.height) >= settings.PHOTO_SEARCH_MAX_SIDE:
                 original = inference.open_image(fh, max_pixels=settings.MAX_IMAGE_PIXELS)
-                scale = max(original.size) / max(search.photo.width, search.photo.height)
+                scale = max(original.size) / max(photo.width, photo.height)
     except OSError as exc:
         return {"photo": path, "error": {"code": "unreadable", "message": f"The file cannot be read: {exc.strerror}"}}
     except ApplicationError as exc:

@@ -21,6 +21,7 @@ from recommender.services.photo_search.steps import (
     delete_crops,
     photo_image,
     queue_run,
+    search_photo,
     set_status,
 )
 
@@ -82,7 +83,7 @@ def photo_search_add_box(*, search: PhotoSearch, box, slot: str) -> PhotoSearch:
             search = PhotoSearch.objects.select_for_update(of=("self",)).select_related("photo").get(pk=search.pk)
             if search.status != Status.DONE:
                 raise SearchConflict("Wait until the search has finished before drawing a box.")
-            photo = search.photo
+            photo = search_photo(search)
             bbox = _validated_box(box, width=photo.width, height=photo.height)
             earlier = list(photo.garments.filter(origin=Garment.Origin.BOX).order_by("pk"))
             if len(earlier) >= MAX_BOXES:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 
 from django.conf import settings
@@ -18,12 +19,12 @@ def photo_search_delete(*, search: PhotoSearch) -> None:
     that is committing finishes first, and its garments and crops are then read here and deleted with
     the rest; a step that commits later finds the row gone and deletes its own files."""
     with transaction.atomic():
-        search = (
+        locked = (
             PhotoSearch.objects.select_for_update(of=("self",)).select_related("photo").filter(pk=search.pk).first()
         )
-        if search is None:
+        if locked is None:
             return  # deleted already
-        photo = search.photo
+        photo = locked.photo
         files: list[tuple] = []
         if photo is not None:
             for garment in photo.garments.all():
@@ -33,9 +34,9 @@ def photo_search_delete(*, search: PhotoSearch) -> None:
                 files.append((photo.image.storage, photo.image.name))
             photo.delete()  # cascades to the search, its garments and matches
         else:
-            search.delete()
+            locked.delete()
         for storage, name in files:
-            transaction.on_commit(lambda storage=storage, name=name: storage.delete(name))
+            transaction.on_commit(functools.partial(storage.delete, name))
 
 
 def photo_searches_expire(*, days: int | None = None, now=None) -> int:

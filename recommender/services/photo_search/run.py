@@ -35,6 +35,7 @@ from recommender.services.photo_search.steps import (
     photo_image,
     reached,
     search_exists,
+    search_photo,
     set_status,
     step_commit,
 )
@@ -95,20 +96,21 @@ def _segment(search: PhotoSearch) -> dict[int, Image.Image]:
     """Find the garments with the U-Net and store each (crop, colour, outline); returns crops by garment id."""
     set_status(search, Status.SEGMENTING)
     started = time.perf_counter()
-    image = photo_image(search.photo)
+    photo = search_photo(search)
+    image = photo_image(photo)
     model = inference.segmenter()
     cuts = model.segment([image])[0].garments
     outlines = [garment_outline(cut.mask, cut.bbox) for cut in cuts]
     reached(search, "segmenting:computed")
     timings = {**search.timings, "segment": elapsed_ms(started)}
     with step_commit(search, "segmenting", Status.EMBEDDING, timings=timings) as written:
-        garments = garments_replace(photo=search.photo, cuts=cuts, origin=Garment.Origin.SEGMENTER, stored=written)
+        garments = garments_replace(photo=photo, cuts=cuts, origin=Garment.Origin.SEGMENTER, stored=written)
         PhotoSearchMatch.objects.bulk_create(
             PhotoSearchMatch(search=search, garment=garment, outline=outline)
             for garment, outline in zip(garments, outlines, strict=True)
         )
-        OutfitPhoto.objects.filter(pk=search.photo_id).update(segmenter_version=model.version)
-        search.photo.segmenter_version = model.version
+        OutfitPhoto.objects.filter(pk=photo.pk).update(segmenter_version=model.version)
+        photo.segmenter_version = model.version
     return {garment.pk: cut.crop for garment, cut in zip(garments, cuts, strict=True)}
 
 
@@ -116,13 +118,11 @@ def _embed(search: PhotoSearch, crops: dict[int, Image.Image]) -> None:
     """Embed, in one batch, every garment of the photo without a vector from the embedder in service."""
     started = time.perf_counter()
     version = inference.current_model_version()
-    garments = [g for g in search.photo.garments.all() if g.embedding is None or g.embedder_version != version]
+    garments = [g for g in search_photo(search).garments.all() if g.embedding is None or g.embedder_version != version]
     computed = None
     if garments:
-        in_memory = [crops.get(g.pk) for g in garments]
-        computed = garment_vectors(
-            garments=garments, crops=in_memory if all(c is not None for c in in_memory) else None
-        )
+        in_memory = [crops[g.pk] for g in garments if g.pk in crops]
+        computed = garment_vectors(garments=garments, crops=in_memory if len(in_memory) == len(garments) else None)
     reached(search, "embedding:computed")
     with step_commit(search, "embedding", Status.MATCHING, timings={**search.timings, "embed": elapsed_ms(started)}):
         if computed is not None:

@@ -116,7 +116,14 @@ def search_exists(search_id) -> bool:
     return PhotoSearch.objects.filter(pk=search_id).exists()
 
 
-def photo_image(photo: OutfitPhoto) -> Image.Image:
+def search_photo(search: PhotoSearch) -> OutfitPhoto:
+    """The search's photo row, or an ``ApplicationError`` when it has been deleted."""
+    if search.photo is None:
+        raise ApplicationError("The photo of this search has been deleted.", code="photo_missing")
+    return search.photo
+
+
+def photo_image(photo: OutfitPhoto | None) -> Image.Image:
     """The search's stored photo, decoded, or an ``ApplicationError`` when it has been deleted."""
     if not photo or not photo.image:
         raise ApplicationError("The photo of this search has been deleted.", code="photo_missing")
