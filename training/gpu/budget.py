@@ -1,4 +1,4 @@
-"""The wall-clock budget of one device call, shared by both GPU training scripts."""
+"""The wall-clock budget of one GPU run, shared by both GPU training scripts."""
 
 from __future__ import annotations
 

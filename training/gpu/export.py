@@ -1,9 +1,9 @@
 """Turn a GPU run's returned files into shipped weights: join the parts, write manifest and model card.
 
-    python -m training.gpu.export --run /work/.device/.../files --name unet-ccp [--weights-dir DIR]
+    python -m training.gpu.export --run OUT --name unet-ccp [--weights-dir DIR]
 
-``--run`` is the folder holding ``metrics.json`` and the ``STEM.part*.safetensors`` parts (the
-device tool's ``files_at``). The parts are hash-checked against ``STEM.parts.json`` and joined;
+``--run`` is the folder holding ``metrics.json`` and the ``STEM.part*.safetensors`` parts (the GPU
+run's ``--out``). The parts are hash-checked against ``STEM.parts.json`` and joined;
 a segmentation model's encoder tensors that equal the embedder's are left out, as the CPU
 trainer does; :func:`recommender.ml.weights.save_weights` writes ``NAME.safetensors`` (fp16)
 and ``NAME.json``, and ``NAME.md`` gets a model card generated from the run's metrics.

@@ -1,4 +1,4 @@
-"""Train the garment embedder from an embedder pack within a wall-clock budget (one device call).
+"""Train the garment embedder from an embedder pack within a wall-clock budget (one GPU run).
 
     python -m training.gpu.train_embedder --pack gpu/packs/embedder.npz --out $OUT --minutes 8
 

@@ -1,4 +1,4 @@
-"""Train the ResNet34 U-Net from a segmentation pack within a wall-clock budget (one device call).
+"""Train the ResNet34 U-Net from a segmentation pack within a wall-clock budget (one GPU run).
 
     python -m training.gpu.train_segmentation --pack gpu/packs/segmentation.npz --out $OUT --minutes 8
 
