@@ -132,7 +132,11 @@ def test_ctrl_c_stops_the_shop_its_worker_and_the_embedded_servers_it_started(va
 def test_embedded_servers_found_running_are_left_to_whoever_started_them(var_dir):
     # Someone else (a test run, another shell) started the servers first.
     subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"], cwd=ROOT, env=_env(var_dir), check=True, timeout=120
+        [sys.executable, "-c", "from config.services import start_embedded_services; start_embedded_services()"],
+        cwd=ROOT,
+        env=_env(var_dir),
+        check=True,
+        timeout=120,
     )
     postgres = services.embedded_postgres_pid(var_dir / "postgres18")
     redis = services.embedded_redis_pid(var_dir / "redis")
