@@ -36,9 +36,15 @@ format: $(STAMP)
 test: $(STAMP) browser lint
 	$(PY) -m pytest --create-db
 
-# The quick loop: lint, types and every test but the worker, browser, fuzz, load and deploy ones.
-check: $(STAMP) lint
-	$(PY) -m pytest -q -m "not (worker or browser or fuzz or load or deploy)"
+# The quick loop: ruff, then mypy beside every test but the worker, browser, fuzz, load and deploy
+# ones (two processes, one per core); it fails if either does.
+check: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	@$(VENV)/bin/mypy > .mypy.out 2>&1 & mypy=$$!; \
+	  $(PY) -m pytest -q -m "not (worker or browser or fuzz or load or deploy)"; tests=$$?; \
+	  wait $$mypy; types=$$?; cat .mypy.out; rm -f .mypy.out; \
+	  test $$tests -eq 0 -a $$types -eq 0
 
 # The long schemathesis run (docs/SECURITY.md): FUZZ_EXAMPLES per operation and phase, FUZZ_SECONDS per run.
 FUZZ_EXAMPLES ?= 1000
