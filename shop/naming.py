@@ -8,8 +8,9 @@ palette shade names ("charcoal", "burgundy"), second colours, the pattern and th
 lightness of the main colour against its name's reference ("dark navy"), never style words.
 
 Demo catalogs (:func:`product_demo_name`) hold many garments alike; a name already given
-:data:`REPEAT_LIMIT` times in a category takes the next measured detail, so a category page does
-not list "Black dress" ten times.
+:data:`REPEAT_LIMIT` times in a category takes the next measured detail, and when the details run
+out (a plain white T-shirt has none to add) the product's brand, so a category page does not list
+"White T-shirt" ten times.
 """
 
 from __future__ import annotations
@@ -94,12 +95,13 @@ def product_name(*, noun: str, colours: Sequence[dict], pattern: str = "", detai
     return name[:1].upper() + name[1:]
 
 
-def product_demo_name(*, noun: str, colours: Sequence[dict], pattern: str, category, sku: str) -> str:
+def product_demo_name(*, noun: str, colours: Sequence[dict], pattern: str, category, sku: str, brand: str = "") -> str:
     """:func:`product_name` with more measured detail where the category already has that name
-    :data:`REPEAT_LIMIT` times (other SKUs); the least used name when every level is taken."""
-    candidates = list(
-        dict.fromkeys(product_name(noun=noun, colours=colours, pattern=pattern, detail=d) for d in range(3))
-    )
+    :data:`REPEAT_LIMIT` times (other SKUs), then with the product's brand in front ("Marlowe white
+    T-shirt"); the least used name when every one is taken."""
+    names = list(dict.fromkeys(product_name(noun=noun, colours=colours, pattern=pattern, detail=d) for d in range(3)))
+    branded = [f"{brand} {name[:1].lower()}{name[1:]}" for name in names] if brand else []
+    candidates = names + branded
     taken = Product.objects.filter(category=category, name__in=candidates).exclude(sku=sku)
     counts = {name: taken.filter(name=name).count() for name in candidates}
     for name in candidates:

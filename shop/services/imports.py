@@ -261,11 +261,12 @@ def _fields(row: ImportRow, colour: PhotoAnalysis) -> dict:
     if row.demo:
         low, high = _PRICE_RANGES.get(row.category, (19, 99))
         noun = _SINGULAR.get(row.category, category.name.lower())
+        brand = _DEMO_BRANDS[_stable_int(row.sku + "b", 0, len(_DEMO_BRANDS) - 1)]
         return {
             "name": product_demo_name(
-                noun=noun, colours=colour.colours, pattern=colour.pattern, category=category, sku=row.sku
+                noun=noun, colours=colour.colours, pattern=colour.pattern, category=category, sku=row.sku, brand=brand
             ),
-            "brand": _DEMO_BRANDS[_stable_int(row.sku + "b", 0, len(_DEMO_BRANDS) - 1)],
+            "brand": brand,
             "price": Decimal(_stable_int(row.sku, low, high)) - Decimal("0.01"),
             "category": category,
             "description": "Demo product: photo from the clothing-small dataset (CC0); "

@@ -71,3 +71,22 @@ def test_demo_names_take_a_measured_detail_instead_of_repeating_in_a_category():
     # renaming a product (a re-import) does not count its own old name
     again = product_demo_name(noun="dress", colours=colours, pattern="plain", category=dresses, sku="D-0")
     assert again == "Navy dress"
+
+
+@pytest.mark.django_db
+def test_demo_names_with_no_measured_detail_left_take_the_brand_so_a_category_never_lists_one_name_ten_times():
+    tees = CategoryFactory(slug="t-shirt", name="T-shirts", slot=Category.Slot.TOP)
+    white = [_entry("white", 1.0, [96, 0, 1])]
+    brands = ("Northloom", "Sundry", "Marlowe", "Ostra")
+    names = []
+    for i in range(10):
+        brand = brands[i % len(brands)]
+        name = product_demo_name(
+            noun="T-shirt", colours=white, pattern="plain", category=tees, sku=f"T-{i}", brand=brand
+        )
+        ProductFactory(sku=f"T-{i}", name=name, category=tees)
+        names.append(name)
+    counts = Counter(names)
+    assert max(counts.values()) <= REPEAT_LIMIT
+    assert counts["White T-shirt"] == REPEAT_LIMIT
+    assert "Northloom white T-shirt" in counts and "Sundry white T-shirt" in counts
