@@ -34,6 +34,7 @@ from recommender.ml.colour.look import (
     measure_garment,
     named_colour_features,
 )
+from recommender.ml.colour.palette import FAMILY, name_lab
 from recommender.ml.colour.pattern import pattern_features
 from recommender.ml.datasets.ccp import DatasetError, list_samples
 from recommender.ml.segmentation.background import active_background_model
@@ -64,6 +65,7 @@ __all__ = [
     "LOOK_SLOTS",
     "PIECE_SLOTS",
     "WEIGHTS_PATH",
+    "FAMILY",
     "DatasetError",
     "Garb",
     "GarmentLook",
@@ -90,6 +92,7 @@ __all__ = [
     "mask_png",
     "measure_garment",
     "model_terms",
+    "name_lab",
     "named_colour_features",
     "open_image",
     "overlay",

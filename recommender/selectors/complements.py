@@ -28,7 +28,10 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, RowNumber
 from pgvector.django import CosineDistance
 
+from recommender import inference
 from recommender.inference import (
+    CATEGORY_OF_FINE,
+    FAMILY,
     LAYER_TYPE_OF_FINE,
     LOOK_SLOTS,
     PIECE_SLOTS,
@@ -39,6 +42,7 @@ from recommender.inference import (
     layer_preference,
     layer_term,
     model_terms,
+    name_lab,
     pick_varied,
     piece_score,
     split_counts,
@@ -192,10 +196,39 @@ def _available_in_order(ranked: list[int], question: ComplementQuery, *, k: int,
     return chosen
 
 
-def complements_for_query(*, question: ComplementQuery, k: int, colour: dict | None = None) -> list[Suggestion]:
-    """What goes with a garment that is not a product (a garment in a customer's photo), best first."""
-    ranked = _ranked_candidate_ids(question, limit=settings.RECOMMENDER_CANDIDATES)
-    chosen = _available_in_order(ranked, question, k=k, exclude=set())
+def garment_garb(garment: Garment) -> Garb:
+    """What the stylist needs of a garment found in a photo: its slot, the catalog category its fine label
+    names (a bottom's trousers, shorts or skirt), the colour family and lightness of its own pixels."""
+    lab = (garment.colour or {}).get("lab_mean")
+    family = FAMILY.get(str(name_lab(np.asarray(lab))), "") if lab else ""
+    return Garb(
+        0, garment.slot, CATEGORY_OF_FINE.get(garment.fine_label, ""), family, "", float(lab[0]) if lab else None
+    )
+
+
+def _stylist_picks(question: ComplementQuery, own: Garb, *, k: int, priors: StylistPriors) -> list[Product]:
+    """The question's candidates on sale, ordered as the stylist orders a look's pieces: the model's
+    closeness with what street outfits wear together, one patterned piece, no repeats of a kind."""
+    limit = settings.RECOMMENDER_CANDIDATES
+    with hnsw_scan(limit):
+        rows = list(_ranked_candidates(question).values_list("product_id", "distance")[:limit])
+    distances = dict(rows)
+    pool = _garbs_on_sale([pk for pk, _ in rows])
+    model = model_terms({g.pk: distances[g.pk] for g in pool})
+    scored = [Scored(g, piece_score(priors, own, g, look_slot=g.slot, model=model.get(g.pk)), g.slot) for g in pool]
+    return products_in_order([s.garb.pk for s in pick_varied(scored, k)])
+
+
+def complements_for_query(
+    *, question: ComplementQuery, k: int, colour: dict | None = None, own: Garb | None = None
+) -> list[Suggestion]:
+    """What goes with a garment that is not a product (a garment in a customer's photo), best first: with
+    ``own`` (:func:`garment_garb`), in the stylist's order; else in the model's."""
+    chosen = _stylist_picks(question, own, k=k, priors=inference.stylist_priors()) if own is not None else []
+    if len(chosen) < k:
+        ranked = _ranked_candidate_ids(question, limit=settings.RECOMMENDER_CANDIDATES)
+        more = _available_in_order(ranked, question, k=k, exclude={p.pk for p in chosen})
+        chosen = [*chosen, *more][:k]
     colours = dict(ComplementVector.objects.filter(product__in=chosen).values_list("product_id", "colour"))
     return [
         Suggestion(p, _colour_sentence("", (colour or {}).get("lab_mean"), "", colours.get(p.pk, {}).get("lab_mean")))

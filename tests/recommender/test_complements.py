@@ -443,3 +443,33 @@ def test_a_cold_ranking_reads_the_products_own_vector_inside_the_vector_search(
     unindexed = ProductFactory(category=slots["top"])
     with django_assert_num_queries(2):  # nothing found, then: is there a vector at all?
         assert complement_ranking(unindexed, ("bottom",)).ranked is None
+
+
+def test_a_garment_from_a_photo_gets_a_varied_stylists_choice_not_the_models_near_duplicates(complement_version):
+    """The model ranks six red shorts nearest a navy top from a photo; the stylist's order mixes in trousers
+    and a skirt, and never shows six of one kind (the model's own order does)."""
+    from recommender.selectors.complements import ComplementQuery, complements_for_query, garment_garb
+
+    categories = {
+        slug: CategoryFactory(slug=slug, name=slug.title(), slot="bottom") for slug in ("shorts", "pants", "skirt")
+    }
+    direction = unit(RNG.normal(size=COMPLEMENT_DIM))
+
+    def near(spread):
+        return unit(direction + spread * unit(RNG.normal(size=COMPLEMENT_DIM)))
+
+    for i in range(6):
+        store(ProductFactory(category=categories["shorts"], colour="red"), complement_version, candidate=near(0.05 * i))
+    for colour in ("blue", "black", "grey"):
+        store(ProductFactory(category=categories["pants"], colour=colour), complement_version, candidate=near(0.5))
+    store(ProductFactory(category=categories["skirt"], colour="black"), complement_version, candidate=near(0.5))
+    question = ComplementQuery(direction.tolist(), ("bottom",), complement_version)
+    top = Garment(slot="top", fine_label="", colour={"lab_mean": [28.0, 4.0, -22.0]})  # navy
+
+    by_model = complements_for_query(question=question, k=6)
+    by_stylist = complements_for_query(question=question, k=6, own=garment_garb(top))
+
+    assert {s.product.category.slug for s in by_model} == {"shorts"}
+    kinds = [(s.product.category.slug, s.product.colour) for s in by_stylist]
+    assert len(by_stylist) == 6 and len({slug for slug, _ in kinds}) >= 2
+    assert max(kinds.count(kind) for kind in kinds) < 6

@@ -20,7 +20,7 @@ from core.errors import ApplicationError
 from core.tasks import TRANSIENT_ERRORS
 from recommender import inference
 from recommender.models import Garment, OutfitPhoto, PhotoSearch, PhotoSearchMatch
-from recommender.selectors.complements import complements_for_query
+from recommender.selectors.complements import complements_for_query, garment_garb
 from recommender.selectors.photo_search import photo_garment_query
 from recommender.selectors.similar import products_near_vector
 from recommender.services.complements import garment_complement_query
@@ -135,7 +135,9 @@ def _complements_for(garment: Garment) -> list[Product]:
     question = garment_complement_query(garment=garment)
     if question is None:
         return []
-    suggestions = complements_for_query(question=question, k=settings.PHOTO_SEARCH_RESULTS, colour=garment.colour)
+    suggestions = complements_for_query(
+        question=question, k=settings.PHOTO_SEARCH_RESULTS, colour=garment.colour, own=garment_garb(garment)
+    )
     return [s.product for s in suggestions]
 
 
