@@ -1,14 +1,12 @@
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 
 from shop.errors import ApplicationError, OutOfStock
 from shop.models import Cart, Order, Product
-from shop.services.carts import cart_add_item
 from shop.services.orders import order_place
+from tests.checkout_race import race_to_checkout
 from tests.factories import CartFactory, CartItemFactory, ProductFactory, UserFactory, stock_set
 
 
@@ -114,30 +112,7 @@ def test_customers_only_see_their_own_orders(client):
 @pytest.mark.django_db(transaction=True)
 def test_checkout_never_sells_the_last_unit_twice():
     product = ProductFactory(stock=1)
-    buyers = [UserFactory() for _ in range(4)]
-    carts = []
-    for buyer in buyers:
-        cart = CartFactory(user=buyer)
-        cart_add_item(cart=cart, product_id=product.pk, quantity=1)
-        carts.append(cart)
-    barrier = threading.Barrier(len(buyers))
-    outcomes: list[str] = []
-
-    def buy(cart, buyer):
-        try:
-            barrier.wait()
-            order_place(cart=cart, user=buyer, shipping_name="A", shipping_address="B")
-            outcomes.append("ordered")
-        except OutOfStock:
-            outcomes.append("out of stock")
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=buy, args=(c, b)) for c, b in zip(carts, buyers, strict=True)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = race_to_checkout(product, buyers=4)
 
     assert sorted(outcomes) == ["ordered"] + ["out of stock"] * 3
     assert Product.objects.get(pk=product.pk).stock == 0

@@ -1,11 +1,9 @@
 """Sizes: natural order, the product page's picker, cart lines per size, checkout per size, removed sizes."""
 
 import re
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 
 from shop.errors import ApplicationError, OutOfStock
@@ -14,6 +12,7 @@ from shop.services.carts import cart_add_item, cart_add_look
 from shop.services.orders import order_place
 from shop.services.variants import product_stock_total, variant_create, variant_set_stock
 from shop.sizes import ONE_SIZE, size_normalise, size_rank, variant_sku_for
+from tests.checkout_race import race_to_checkout
 from tests.factories import CartFactory, CategoryFactory, ProductFactory, UserFactory
 
 
@@ -187,30 +186,7 @@ def test_checkout_refuses_a_size_sold_out_meanwhile_and_changes_nothing():
 def test_twenty_buyers_racing_for_the_last_unit_of_a_size_never_oversell_and_leave_the_other_sizes_alone():
     shirt = ProductFactory(sizes={"S": 5, "M": 1, "L": 7})
     last_m = variant(shirt, "M")
-    buyers = [UserFactory() for _ in range(20)]
-    carts = []
-    for buyer in buyers:
-        cart = CartFactory(user=buyer)
-        cart_add_item(cart=cart, product_id=shirt.pk, quantity=1, variant_id=last_m.pk)
-        carts.append(cart)
-    barrier = threading.Barrier(len(buyers))
-    outcomes: list[str] = []
-
-    def buy(cart, buyer):
-        try:
-            barrier.wait()
-            order_place(cart=cart, user=buyer, shipping_name="A", shipping_address="B")
-            outcomes.append("ordered")
-        except OutOfStock:
-            outcomes.append("out of stock")
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=buy, args=(c, b)) for c, b in zip(carts, buyers, strict=True)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = race_to_checkout(shirt, buyers=20, variant_id=last_m.pk)
 
     assert sorted(outcomes) == ["ordered"] + ["out of stock"] * 19
     assert Order.objects.count() == 1
