@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from recommender.inference import WeightsError, read_manifest
+from recommender.inference import WEIGHTS_PATH, WeightsError, active_background_model, look_weights, read_manifest
 
 
 def model_cards() -> list[dict]:
@@ -36,8 +36,6 @@ def model_cards() -> list[dict]:
 def look_card() -> dict:
     """The look-alike ranking: its weights (tuned on the validation split) and what they measured."""
     import json
-
-    from recommender.inference import WEIGHTS_PATH, look_weights
 
     weights = look_weights()
     shown: dict[str, float] = {f"weight {part}": value for part, value in vars(weights).items()}
@@ -74,8 +72,6 @@ def _headline_metrics(meta: dict) -> dict[str, str]:
 
 
 def background_model() -> dict[str, str]:
-    from recommender.inference import active_background_model
-
     try:
         return active_background_model()
     except Exception as exc:  # noqa: BLE001 - shown to curators as-is, never fatal for the page

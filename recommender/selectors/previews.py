@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from recommender.inference import segmenter
+from recommender.inference import overlay, segmenter
 
 PREVIEW_SIDE = 900
 
@@ -40,8 +40,6 @@ def _data_uri(image: Image.Image, *, side: int, fmt: str = "JPEG") -> str:
 
 def segmentation_preview(*, image: Image.Image) -> SegmentationPreview:
     """Garments found in ``image`` with an overlay picture; nothing is stored."""
-    from recommender.inference import overlay
-
     model = segmenter()
     result = model.segment([image])[0]
     garments = [

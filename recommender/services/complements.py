@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from PIL import Image
 
 from recommender import inference
-from recommender.inference import WeightsError, colour_statistics
+from recommender.inference import WeightsError, colour_statistics, complement_features
 from recommender.models import COMPLEMENT_TARGETS, ComplementVector, Garment
 from recommender.selectors.complements import ComplementQuery
 from shop.models import Product
@@ -57,7 +57,6 @@ def complement_vectors_store(
     except WeightsError as exc:
         logger.info("No complement vectors: %s", exc)
         return 0
-    from recommender.inference import complement_features
 
     model = inference.complement_model()
     embedder = inference.embedder()
@@ -118,7 +117,6 @@ def garment_complement_query(*, garment: Garment, crop: Image.Image | None = Non
         inference.current_complement_version()
     except WeightsError:
         return None
-    from recommender.inference import complement_features
 
     model = inference.complement_model()
     if model.embedder_sha256 != garment.embedder_version:

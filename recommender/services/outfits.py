@@ -24,7 +24,7 @@ from PIL import Image
 
 from core.errors import ApplicationError
 from recommender import inference
-from recommender.inference import colour_statistics
+from recommender.inference import annotated_outfits, colour_statistics, list_samples, tagged_outfits
 from recommender.models import Garment, OutfitPhoto
 from recommender.services.complements import street_support_refresh
 from recommender.services.indexing import vectors_changed
@@ -224,7 +224,6 @@ def outfits_ingest(
     ones cut by the segmenter in service and dropped where it disagrees with their tags.
 
     Idempotent: photos already made by the models in service are left alone (``force`` redoes them)."""
-    from recommender.inference import annotated_outfits, list_samples, tagged_outfits
 
     progress = progress or (lambda iterable, **kwargs: iterable)
     report = IngestReport()
