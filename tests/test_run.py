@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,7 @@ import psutil
 import pytest
 
 from config import services
+from deploy.topology import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.worker  # the launcher starts a real Celery worker
@@ -48,14 +48,8 @@ def _env(var_dir: Path) -> dict[str, str]:
     return env
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _start_until_the_shop_answers(var_dir: Path) -> tuple[subprocess.Popen, list[psutil.Process]]:
-    port = _free_port()
+    port = free_port()
     launcher = subprocess.Popen(
         [sys.executable, "-m", "config.run", "--port", str(port), "--no-stock"],
         cwd=ROOT,

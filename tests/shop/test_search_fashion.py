@@ -11,13 +11,13 @@ from django.urls import reverse
 
 from core.colour.palette import FAMILY
 from shop.models import Category
-from shop.search.evaluation import evaluate, read_queries
 from shop.selectors import ProductFilters, product_list, search_suggestions
 from tests.factories import CategoryFactory, ProductFactory
+from training.search.evaluation import evaluate, read_queries
 
 pytestmark = pytest.mark.django_db
 
-QUERIES = Path(__file__).resolve().parents[2] / "shop" / "search" / "fixtures" / "shopper_queries.csv"
+QUERIES = Path(__file__).resolve().parents[2] / "training" / "search" / "fixtures" / "shopper_queries.csv"
 CATEGORIES = {
     "t-shirt": ("T-shirts", Category.Slot.TOP, "T-shirt"),
     "shirt": ("Shirts", Category.Slot.TOP, "shirt"),

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import random
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from deploy.topology import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,17 +46,11 @@ class PageLoadResult:
     cache: str
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Server:
     """A gunicorn on loopback, stopped on exit."""
 
     def __init__(self, *, workers: int, env: dict[str, str]):
-        self.port = _free_port()
+        self.port = free_port()
         command = [sys.executable, "-m", "gunicorn", "config.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{self.port}"]
         self.process = subprocess.Popen(
             command, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

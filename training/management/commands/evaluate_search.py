@@ -12,7 +12,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from shop import selectors
-from shop.search.evaluation import evaluate, read_queries
+from training.search.evaluation import evaluate, read_queries
 
 DEFAULT_QUERIES = Path(__file__).resolve().parents[2] / "search" / "fixtures" / "shopper_queries.csv"
 
